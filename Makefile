@@ -1,0 +1,38 @@
+# The README's two commands: `make demo` (the main job end to end on the bundled TensorFlow-shaped
+# source) and `make test` (lint, types, unit and end-to-end tests). Both install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test unit e2e lint host venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+host:
+	bash scripts/setup-host.sh
+
+demo: venv host
+	bash scripts/demo.sh
+
+lint: venv
+	$(BIN)/ruff check tfwheelbuild tests scripts
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+e2e: venv host
+	$(BIN)/pytest -q -m engine tests/integration
+
+test: venv host lint
+	$(BIN)/pytest -q -ra tests
+
+clean:
+	rm -rf $(VENV) dist .tfwheelbuild

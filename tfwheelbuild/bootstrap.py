@@ -1,0 +1,80 @@
+"""An arm64 base image without a registry: debootstrap a Debian suite from an apt mirror.
+
+For air-gapped hosts (and this project's own CI). Runs on the host: debootstrap needs root and,
+on non-arm64 hosts, qemu binfmt for its second stage.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tfwheelbuild import resources
+from tfwheelbuild.buildlog import BuildLog
+from tfwheelbuild.engine import Engine
+from tfwheelbuild.errors import BaseBootstrapError, EmulationMissingError
+
+DEBIAN_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
+SOURCES_LIST = Path("/etc/apt/sources.list")
+FALLBACK_MIRROR = "http://deb.debian.org/debian"
+
+
+def base_tag(suite: str) -> str:
+    return f"tfwheelbuild/base:{suite}-arm64"
+
+
+def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIST) -> str:
+    """The host's Debian mirror (deb822 or one-line format), so air-gapped hosts use their own."""
+    if sources.is_file():
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:"):
+                for uri in line.split()[1:]:
+                    if "security" not in uri:
+                        return uri
+    if sources_list.is_file():
+        for line in sources_list.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "deb" and "security" not in parts[1]:
+                return parts[2] if parts[1].startswith("[") else parts[1]
+    return FALLBACK_MIRROR
+
+
+def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog) -> str:
+    """Create tfwheelbuild/base:<suite>-arm64; return its image id."""
+    if shutil.which("debootstrap") is None:
+        raise BaseBootstrapError("debootstrap is not installed on this host")
+    if os.geteuid() != 0:
+        raise BaseBootstrapError("debootstrap must run as root")
+    if os.uname().machine not in ("aarch64", "arm64") and not Path(
+            "/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+        raise EmulationMissingError("qemu-aarch64 is not registered with binfmt_misc on this host")
+    tag = base_tag(suite)
+    log.say(f"bootstrapping an arm64 Debian {suite} base from {mirror} (about 2 minutes)")
+    with tempfile.TemporaryDirectory(prefix="tfwb-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        cmd = ["debootstrap", "--arch=arm64", "--variant=minbase", suite, str(rootfs), mirror]
+        _run(cmd, log)
+        context = Path(tmp) / "context"
+        context.mkdir()
+        _run(["tar", "--numeric-owner", "-C", str(rootfs), "-czf", str(context / "rootfs.tar.gz"), "."], log)
+        shutil.rmtree(rootfs)
+        template = resources.buildenv("base-rootfs.Dockerfile").read_text()
+        (context / "Dockerfile").write_text(
+            template.replace("{{SUITE}}", suite).replace("{{MIRROR}}", mirror))
+        image_id = engine.build_image(context, tag, sink=log.line)
+    log.say(f"base image {tag} ready ({image_id[:19]})")
+    return image_id
+
+
+def _run(cmd: list[str], log: BuildLog) -> None:
+    log.command(cmd, "host")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        log.line(line.rstrip("\n"))
+    if proc.wait() != 0:
+        tail = " / ".join(log.tail()[-3:])
+        raise BaseBootstrapError(f"{cmd[0]} failed (exit {proc.returncode}): {tail}")

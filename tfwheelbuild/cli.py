@@ -1,0 +1,327 @@
+"""Command line: parse, call, and map every TfwbError to one clear line and its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tfwheelbuild import __version__
+from tfwheelbuild.errors import SourceError, TfwbError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+
+
+def default_work_root() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "tfwheelbuild"
+
+
+def handle_errors(func: F) -> F:
+    """The one place errors are caught: message, remedy, log path, exit code; no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TfwbError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.remedy:
+                click.echo(f"  fix: {exc.remedy}", err=True)
+            log_path = getattr(exc, "log_path", None)
+            if log_path:
+                click.echo(f"  log: {log_path}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tfwheelbuild")
+def main() -> None:
+    """Build TensorFlow wheels for Linux arm64 (aarch64) from source, in Docker.
+
+    \b
+    Example:
+      tfwheelbuild build --tf 2.16.1 --py 3.11
+    """
+
+
+def parse_pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{what} takes KEY=VALUE, got {item!r}")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def host_proxy_env() -> tuple[tuple[str, str], ...]:
+    return tuple((k, os.environ[k]) for k in PROXY_VARS if os.environ.get(k))
+
+
+def check_tag(source: str, ref: str) -> str:
+    """Fail in a second, not after the image builds, when the tag or the source is wrong."""
+    if shutil.which("git") is None:
+        return ""
+    local = Path(source.removeprefix("file://"))
+    is_local = "://" not in source.replace("file://", "") and not source.startswith("git@")
+    if is_local and not local.exists():
+        raise SourceError(f"source {source} does not exist")
+    full = ref if ref.startswith("refs/") else f"refs/tags/{ref}"
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        result = subprocess.run(["git", "ls-remote", source, full, full + "^{}"], capture_output=True,
+                                text=True, timeout=60, env=env, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise SourceError(f"source {source} did not answer within 60 s") from exc
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
+        raise SourceError(f"cannot read source {source}: {detail}")
+    lines = [ln.split() for ln in result.stdout.splitlines() if ln.strip()]
+    if not lines:
+        raise SourceError(f"tag {ref} does not exist in {source}")
+    peeled = [sha for sha, name in lines if name.endswith("^{}")]
+    return (peeled or [lines[0][0]])[0]
+
+
+@main.command()
+@click.option("--tf", "tf_version", required=True, help="TensorFlow release, e.g. 2.16.1 (tag v2.16.1).")
+@click.option("--py", "python", required=True, help="Python version of the wheel, e.g. 3.11.")
+@click.option("--source", default="https://github.com/tensorflow/tensorflow.git", show_default=True,
+              help="Git URL, local path or file:// URL of the TensorFlow source.")
+@click.option("--ref", default="", help="Git ref to build instead of tag v<tf>.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("dist"), show_default=True)
+@click.option("--base-image", default="", help="arm64 base image [default: ubuntu:22.04, falling back "
+              "to a debootstrapped Debian base when no registry answers].")
+@click.option("--mirror", default="", help="apt mirror for the debootstrap fallback [default: the host's].")
+@click.option("--configure", "configure", multiple=True, metavar="KEY=VALUE",
+              help="Answer for configure.py (repeatable), e.g. TF_NEED_CLANG=1.")
+@click.option("--patches", "patch_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra patch series dir (repeatable), applied after the tool's own.")
+@click.option("--no-default-patches", is_flag=True, help="Skip the tool's patches/<minor>/series.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Bazel --jobs [default: from engine CPUs/RAM].")
+@click.option("--ram-mb", type=click.IntRange(min=512), help="Bazel --local_ram_resources in MB.")
+@click.option("--plat", default="", help="Demand this manylinux policy, e.g. manylinux_2_34_aarch64.")
+@click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable).")
+@click.option("--project-name", default="", help="Distribution name, e.g. tensorflow-aarch64-internal.")
+@click.option("--build-tag", default="", help="Wheel build tag, e.g. 1.")
+@click.option("--index-url", default="", help="Package index for test dependencies [default: pip's].")
+@click.option("--test-command", default="", help="Extra command run in the test venv.")
+@click.option("--bazel-arg", "bazel_args", multiple=True, help="Extra bazel build argument (repeatable).")
+@click.option("--allow-unsupported-python", is_flag=True, help="Build a Python outside the release's range.")
+@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="TOML recipe overrides.")
+@click.option("--work-dir", type=click.Path(path_type=Path), help="Logs and staging [default: ~/.cache/tfwheelbuild].")
+@click.option("--dry-run", is_flag=True, help="Print the plan without touching Docker.")
+@click.option("--json", "as_json", is_flag=True, help="Print a one-object JSON summary on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Stream all build output.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the result.")
+@handle_errors
+def build(**kw: Any) -> None:
+    """Build, repair and test a TensorFlow wheel for linux aarch64.
+
+    \b
+    Examples:
+      tfwheelbuild build --tf 2.16.1 --py 3.11
+      tfwheelbuild build --tf 2.16.1 --py 3.11 --source ./tensorflow --patches ./my-patches
+      tfwheelbuild build --tf 2.17.0 --py 3.11 --dry-run
+    """
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.patchset import find_patches
+    from tfwheelbuild.plan import BuildOptions, make_plan
+    from tfwheelbuild.recipes import check_python, recipe_for
+
+    recipe = recipe_for(kw["tf_version"], overrides_file=kw["recipe_file"])
+    check_python(recipe, kw["python"], allow_unsupported=kw["allow_unsupported_python"])
+    work_root = kw["work_dir"] or default_work_root()
+    opts = BuildOptions(
+        tf_version=kw["tf_version"], python=kw["python"], source=kw["source"], ref=kw["ref"],
+        output=kw["output"], work_root=work_root, base_image=kw["base_image"],
+        mirror=kw["mirror"] or host_mirror(), configure=parse_pairs(kw["configure"], "--configure"),
+        patch_dirs=tuple(kw["patch_dirs"]), default_patches=not kw["no_default_patches"],
+        jobs=kw["jobs"], ram_mb=kw["ram_mb"], plat=kw["plat"], exclude=tuple(kw["exclude"]),
+        project_name=kw["project_name"], build_tag=kw["build_tag"], index_url=kw["index_url"],
+        test_command=kw["test_command"], bazel_args=tuple(kw["bazel_args"]),
+        ca_bundle=DEFAULT_CA if DEFAULT_CA.is_file() else None, proxy_env=host_proxy_env(),
+    )
+    patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
+    if kw["dry_run"]:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        plan = make_plan(opts, recipe, patches=patches, engine_cpus=os.cpu_count() or 1, engine_mem=mem)
+        for line in plan.describe():
+            click.echo(line)
+        return
+    from tfwheelbuild.manifest import check_writable
+
+    check_writable(opts.output)
+    check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
+    _run_build(opts, recipe, patches, quiet=kw["quiet"], verbose=kw["verbose"], as_json=kw["as_json"])
+
+
+def _run_build(opts: Any, recipe: Any, patches: Any, *, quiet: bool, verbose: bool, as_json: bool) -> None:
+    from tfwheelbuild.buildlog import BuildLog, first_error_block
+    from tfwheelbuild.context import BuildContext
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.pipeline import run_pipeline
+    from tfwheelbuild.plan import make_plan
+
+    engine = Engine.connect()
+    info = engine.info()
+    plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes)
+    build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-tf{opts.tf_version}-py{opts.python}-{secrets.token_hex(2)}"
+    build_dir = opts.work_root / "builds" / build_id
+    log = BuildLog(build_dir / "build.log", verbose=verbose, quiet=quiet)
+    log.say(f"tfwheelbuild {__version__}: TensorFlow {opts.tf_version} for Python {opts.python} "
+            f"on a {info.arch} engine ({'native arm64' if info.native_arm64 else 'arm64 emulated'}); "
+            f"log: {log.path}")
+    ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id)
+    started = time.monotonic()
+    try:
+        results = run_pipeline(ctx)
+    except TfwbError as exc:
+        exc.log_path = str(log.path)  # type: ignore[attr-defined]
+        block = first_error_block([ln for ln in log.tail() if not ln.startswith("== ")])
+        if block and not quiet:
+            click.echo("---- first error in the log ----", err=True)
+            for line in block:
+                click.echo(f"  {line}", err=True)
+        raise
+    finally:
+        log.close()
+    summary = {"status": "ok", "wheel": ctx.facts["output"]["wheel"],
+               "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
+               "seconds": round(time.monotonic() - started, 1),
+               "stages": {r.name: round(r.seconds, 1) for r in results}}
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"built {summary['wheel']} in {summary['seconds']} s")
+
+
+@main.command()
+@click.argument("wheel", type=click.Path(path_type=Path))
+@click.option("--py", "python", default="", help="Python to test with [default: from the wheel's tag].")
+@click.option("--base-image", default="", help="arm64 base image for the runtime image.")
+@click.option("--mirror", default="", help="apt mirror for the debootstrap fallback.")
+@click.option("--index-url", default="", help="Package index for the wheel's dependencies.")
+@click.option("--test-command", default="", help="Extra command run in the test venv.")
+@click.option("--expect-version", default="", help="Expected __version__ [default: the wheel's].")
+@click.option("--work-dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True)
+@handle_errors
+def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str, test_command: str,
+         expect_version: str, work_dir: Path | None, as_json: bool, verbose: bool) -> None:
+    """Install any aarch64 TensorFlow wheel in a clean arm64 runtime and smoke-test it.
+
+    \b
+    Example:
+      tfwheelbuild test dist/tensorflow-2.16.1-cp311-cp311-manylinux_2_34_aarch64.whl
+    """
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.buildlog import BuildLog
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.plan import base_plan, runtime_recipe
+    from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
+    from tfwheelbuild.stages.images import ensure_base, ensure_image
+    from tfwheelbuild.wheelinfo import inspect_wheel
+
+    info = inspect_wheel(wheel)
+    python = python or _python_from_tags(info.pythons)
+    engine = Engine.connect()
+    log_dir = (work_dir or default_work_root()) / "tests" / f"{time.strftime('%Y%m%d-%H%M%S')}-{info.name}"
+    log = BuildLog(log_dir / "test.log", verbose=verbose)
+    try:
+        base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python),
+                                        python)
+        engine.check_arm64(base_ref)
+        ca = DEFAULT_CA if DEFAULT_CA.is_file() else None
+        tag, _ = ensure_image(engine, log, runtime_recipe(python), base_ref, base_id, ca)
+        spec = RuntimeTestSpec(image=tag, python=python, expected_version=expect_version or info.version,
+                               index_url=index_url, test_command=test_command, ca_bundle=ca,
+                               proxy_env=host_proxy_env())
+        result = run_runtime_test(engine, wheel, spec, log, labels={})
+    except TfwbError as exc:
+        exc.log_path = str(log.path)  # type: ignore[attr-defined]
+        raise
+    finally:
+        engine.remove_all()
+        log.close()
+    if as_json:
+        click.echo(json.dumps({"status": "passed", "wheel": str(wheel), **result}))
+    else:
+        click.echo(f"passed: {wheel.name} ({json.dumps(result.get('smoke', {}))})")
+
+
+def _python_from_tags(pythons: tuple[str, ...]) -> str:
+    for tag in pythons:
+        if tag.startswith("cp") and tag[2:].isdigit():
+            return f"{tag[2]}.{tag[3:]}"
+    raise UsageError(f"cannot tell the Python from the wheel's tags ({', '.join(pythons)}); pass --py")
+
+
+@main.group()
+def base() -> None:
+    """Base images for the builder and runtime images."""
+
+
+@base.command("bootstrap")
+@click.option("--suite", default="bookworm", show_default=True,
+              help="Debian suite: bullseye (Python 3.9), bookworm (3.11), trixie (3.13).")
+@click.option("--mirror", default="", help="apt mirror [default: the host's Debian mirror].")
+@click.option("--force", is_flag=True, help="Rebuild even when the image exists.")
+@handle_errors
+def base_bootstrap(suite: str, mirror: str, force: bool) -> None:
+    """Create an arm64 Debian base image with debootstrap (no registry needed).
+
+    \b
+    Example:
+      tfwheelbuild base bootstrap --suite bookworm --mirror http://deb.debian.org/debian
+    """
+    from tfwheelbuild.bootstrap import base_tag, bootstrap_base, host_mirror
+    from tfwheelbuild.buildlog import BuildLog
+    from tfwheelbuild.engine import Engine
+
+    engine = Engine.connect()
+    tag = base_tag(suite)
+    if engine.image_id(tag) and not force:
+        click.echo(f"{tag} exists (use --force to rebuild)")
+        return
+    log = BuildLog(default_work_root() / "base" / f"{suite}.log")
+    try:
+        bootstrap_base(engine, suite, mirror or host_mirror(), log)
+    finally:
+        log.close()
+    click.echo(tag)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def versions(as_json: bool) -> None:
+    """List the TensorFlow releases this tool has recipes for.
+
+    \b
+    Example:
+      tfwheelbuild versions --json
+    """
+    from tfwheelbuild.recipes import format_versions_table, load_recipes, versions_rows
+
+    rows = versions_rows(load_recipes())
+    click.echo(json.dumps(rows, indent=2) if as_json else format_versions_table(rows))

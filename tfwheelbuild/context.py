@@ -1,0 +1,42 @@
+"""What stages share while a build runs: the plan, the adapters, and what earlier stages found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tfwheelbuild.buildlog import BuildLog
+from tfwheelbuild.engine import Engine, EngineInfo
+from tfwheelbuild.plan import BuildPlan
+
+
+@dataclass
+class BuildContext:
+    plan: BuildPlan
+    engine: Engine
+    info: EngineInfo
+    log: BuildLog
+    build_dir: Path  # host side: log, staging, quarantine
+    build_id: str
+    # Filled in by the stages, in pipeline order.
+    base_id: str = ""
+    builder_id: str = ""
+    builder_tag: str = ""
+    runtime_id: str = ""
+    runtime_tag: str = ""
+    container: str = ""
+    commit: str = ""
+    bazel_version: str = ""
+    wheel: Path | None = None  # the repaired wheel, staged on the host
+    facts: dict[str, Any] = field(default_factory=dict)  # stage name -> what it recorded
+
+    @property
+    def staging(self) -> Path:
+        return self.build_dir / "staging"
+
+    def run(self, cmd: list[str], *, env: dict[str, str] | None = None, workdir: str | None = None,
+            where: str = "builder") -> int:
+        """Exec in the build container with the command echoed into the log first."""
+        self.log.command(cmd, where)
+        return self.engine.exec(self.container, cmd, sink=self.log.line, env=env, workdir=workdir)

@@ -1,0 +1,251 @@
+"""The only module that imports `docker`: images, containers, volumes, streamed output, cleanup.
+
+Stages talk to the engine through this small surface so that the pure planning code never sees
+the SDK, and so that every container a run starts is tracked and removed however the run ends.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, ImageError
+
+ARM64 = "linux/arm64"
+LABEL = "org.tfwheelbuild"
+LineSink = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineInfo:
+    version: str
+    api_version: str
+    arch: str  # the engine host's machine: x86_64, aarch64
+    cpus: int
+    mem_bytes: int
+
+    @property
+    def native_arm64(self) -> bool:
+        return self.arch in ("aarch64", "arm64")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mount:
+    source: str  # a volume name or an absolute host path
+    target: str
+    read_only: bool = False
+
+
+class Engine:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._containers: dict[str, Any] = {}
+
+    @classmethod
+    def connect(cls, base_url: str | None = None) -> Engine:
+        try:
+            client = (docker.DockerClient(base_url=base_url, version="auto") if base_url
+                      else docker.from_env(version="auto"))
+            client.ping()
+        except Exception as exc:  # the SDK raises many unrelated types for "nothing answers"
+            where = base_url or "DOCKER_HOST / the default socket"
+            raise EngineUnavailableError(f"cannot reach a Docker engine at {where}: {_first_line(exc)}") from exc
+        return cls(client)
+
+    def info(self) -> EngineInfo:
+        data = self._client.info()
+        version = self._client.version()
+        return EngineInfo(version=str(version.get("Version", "?")),
+                          api_version=str(version.get("ApiVersion", "?")),
+                          arch=str(data.get("Architecture", "?")), cpus=int(data.get("NCPU", 1)),
+                          mem_bytes=int(data.get("MemTotal", 0)))
+
+    # ---- images -------------------------------------------------------------------------------
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return str(self._client.images.get(ref).id)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine error looking up image {ref}: {_first_line(exc)}") from exc
+
+    def image_arch(self, ref: str) -> str:
+        return str(self._client.images.get(ref).attrs.get("Architecture", "?"))
+
+    def pull(self, ref: str, platform: str = ARM64) -> str:
+        repo, _, tag = ref.partition(":")
+        try:
+            image = self._client.images.pull(repo, tag=tag or "latest", platform=platform)
+        except docker.errors.APIError as exc:
+            raise ImageError(f"cannot pull {ref} for {platform}: {_first_line(exc)}") from exc
+        return str(image.id)
+
+    def build_image(self, context: Path, tag: str, *, sink: LineSink, platform: str = ARM64,
+                    labels: Mapping[str, str] | None = None) -> str:
+        """Build with the classic builder, which records the requested platform correctly."""
+        api = self._client.api
+        image_id = ""
+        error = ""
+        try:
+            for chunk in api.build(path=str(context), tag=tag, platform=platform, rm=True,
+                                   forcerm=True, decode=True, labels=dict(labels or {})):
+                if "stream" in chunk:
+                    for line in str(chunk["stream"]).splitlines():
+                        if line.strip():
+                            sink(line)
+                if "error" in chunk:
+                    error = str(chunk["error"]).strip()
+                    sink(error)
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and "ID" in aux:
+                    image_id = str(aux["ID"])
+        except docker.errors.APIError as exc:
+            raise ImageError(f"building {tag} failed: {_first_line(exc)}") from exc
+        if error:
+            raise ImageError(f"building {tag} failed: {error}")
+        return image_id or str(self._client.images.get(tag).id)
+
+    # ---- volumes ------------------------------------------------------------------------------
+    def ensure_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        try:
+            self._client.volumes.get(name)
+        except docker.errors.NotFound:
+            self._client.volumes.create(name=name, labels=dict(labels))
+
+    # ---- containers ---------------------------------------------------------------------------
+    def start(self, image: str, *, mounts: Sequence[Mount], labels: Mapping[str, str],
+              env: Mapping[str, str] | None = None, platform: str = ARM64,
+              name: str | None = None) -> str:
+        """Start a long-lived container (steps then run in it with `exec`)."""
+        volumes = {m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in mounts}
+        try:
+            container = self._client.containers.run(
+                image, command=["sleep", "infinity"], detach=True, platform=platform,
+                volumes=volumes, labels={LABEL: "1", **labels}, environment=dict(env or {}),
+                init=True, name=name, network_mode="bridge",
+            )
+        except docker.errors.APIError as exc:
+            raise _container_error(exc, image) from exc
+        with self._lock:
+            self._containers[container.id] = container
+        return str(container.id)
+
+    def exec(self, container_id: str, cmd: Sequence[str], *, sink: LineSink,
+             env: Mapping[str, str] | None = None, workdir: str | None = None) -> int:
+        """Run a command, stream its merged output line by line to `sink`, return its exit code."""
+        api = self._client.api
+        try:
+            exec_id = api.exec_create(container_id, list(cmd), environment=dict(env or {}),
+                                      workdir=workdir, stdout=True, stderr=True, stdin=False)["Id"]
+            for line in _lines(api.exec_start(exec_id, stream=True)):
+                sink(line)
+            code = api.exec_inspect(exec_id).get("ExitCode")
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine error running {cmd[0]}: {_first_line(exc)}") from exc
+        if code is None:
+            raise EngineError(f"{cmd[0]} ended without an exit code (the container stopped?)")
+        return int(code)
+
+    def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes]) -> None:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o644
+                tar.addfile(info, io.BytesIO(data))
+        try:
+            self._client.containers.get(container_id).put_archive(dest_dir, buf.getvalue())
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot copy files into the container: {_first_line(exc)}") from exc
+
+    def get_files(self, container_id: str, src_dir: str, dest: Path) -> list[Path]:
+        """Copy the regular files of `src_dir` out of the container into `dest`."""
+        try:
+            stream, _ = self._client.containers.get(container_id).get_archive(src_dir)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot copy {src_dir} out of the container: {_first_line(exc)}") from exc
+        buf = io.BytesIO(b"".join(stream))
+        written: list[Path] = []
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=buf) as tar:
+            for member in tar.getmembers():
+                if not member.isfile():
+                    continue
+                handle = tar.extractfile(member)
+                if handle is None:
+                    continue
+                target = dest / Path(member.name).name
+                target.write_bytes(handle.read())
+                written.append(target)
+        return written
+
+    def remove(self, container_id: str) -> None:
+        with self._lock:
+            container = self._containers.pop(container_id, None)
+        try:
+            (container or self._client.containers.get(container_id)).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError:
+            pass  # best effort: cleanup must never mask the error that got us here
+
+    def remove_all(self) -> None:
+        for container_id in list(self._containers):
+            self.remove(container_id)
+
+    def run_once(self, image: str, cmd: Sequence[str], *, platform: str = ARM64) -> tuple[int, str]:
+        """Run a short command in a throwaway container; return (exit code, output)."""
+        try:
+            container = self._client.containers.run(image, command=list(cmd), detach=True,
+                                                    platform=platform, labels={LABEL: "1"})
+        except docker.errors.APIError as exc:
+            raise _container_error(exc, image) from exc
+        with self._lock:
+            self._containers[container.id] = container
+        try:
+            code = int(container.wait(timeout=300).get("StatusCode", 1))
+            output = container.logs().decode("utf-8", "replace")
+        finally:
+            self.remove(str(container.id))
+        return code, output
+
+    def check_arm64(self, image: str) -> None:
+        """Prove arm64 code runs (natively or through qemu binfmt) with a tiny container."""
+        code, output = self.run_once(image, ["uname", "-m"])
+        if code != 0 or output.strip() != "aarch64":
+            raise EmulationMissingError(
+                f"arm64 containers do not run on this engine (uname -m gave {output.strip()!r}, "
+                f"exit {code})")
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8", "replace").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
+def _container_error(exc: Exception, image: str) -> Exception:
+    text = _first_line(exc)
+    if "exec format error" in text:
+        return EmulationMissingError(f"arm64 binaries cannot run on this engine ({text})")
+    return EngineError(f"cannot start a container from {image}: {text}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

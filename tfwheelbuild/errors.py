@@ -1,0 +1,115 @@
+"""One error hierarchy for the whole tool, caught once at the CLI edge.
+
+Every class carries a distinct exit code and a remedy, so a user sees one line saying what went
+wrong and one saying what to do, never a traceback (cibuildwheel's FatalError idea).
+"""
+
+from __future__ import annotations
+
+
+class TfwbError(Exception):
+    """Base class. `exit_code` is what the process returns; `remedy` is the one-line fix."""
+
+    exit_code = 1
+    remedy = ""
+
+    def __init__(self, message: str, *, remedy: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if remedy is not None:
+            self.remedy = remedy
+
+
+class UsageError(TfwbError):
+    exit_code = 2
+    remedy = "see `tfwheelbuild COMMAND --help`"
+
+
+class UnknownReleaseError(TfwbError):
+    exit_code = 10
+    remedy = "run `tfwheelbuild versions` for the known releases, or pass --recipe FILE for your own"
+
+
+class UnsupportedPythonError(TfwbError):
+    exit_code = 11
+    remedy = "choose a supported --py, or pass --allow-unsupported-python to force it"
+
+
+class SourceError(TfwbError):
+    exit_code = 12
+    remedy = "check --source (a git URL, a local path or file:// URL) and that the tag exists"
+
+
+class PatchError(TfwbError):
+    exit_code = 13
+    remedy = "rebase the patch onto this release, or drop it from the series"
+
+
+class ConfigureError(TfwbError):
+    exit_code = 14
+    remedy = "set the missing answer with --configure KEY=VALUE"
+
+
+class BazelVersionError(TfwbError):
+    exit_code = 15
+    remedy = "set USE_BAZEL_VERSION, or point BAZELISK_BASE_URL at a mirror that has that Bazel"
+
+
+class CompileError(TfwbError):
+    exit_code = 16
+    remedy = "read the error block above; the full log is in the build directory"
+
+
+class RepairError(TfwbError):
+    exit_code = 17
+    remedy = "choose a --plat the build can reach, or --exclude the library auditwheel cannot graft"
+
+
+class RuntimeTestError(TfwbError):
+    exit_code = 18
+    remedy = "the wheel was quarantined; fix the build or the test command and rebuild"
+
+
+class WheelInputError(TfwbError):
+    exit_code = 19
+    remedy = "give a .whl file built for linux aarch64"
+
+
+class OutputError(TfwbError):
+    exit_code = 20
+    remedy = "choose an --output directory you can write to"
+
+
+class EngineUnavailableError(TfwbError):
+    exit_code = 30
+    remedy = "start Docker (scripts/setup-host.sh does it on Debian/Ubuntu) or set DOCKER_HOST"
+
+
+class EmulationMissingError(TfwbError):
+    exit_code = 31
+    remedy = (
+        "install arm64 emulation: apt-get install qemu-user-static binfmt-support && "
+        "update-binfmts --enable qemu-aarch64 (or run scripts/setup-host.sh)"
+    )
+
+
+class ImageError(TfwbError):
+    exit_code = 32
+    remedy = "check the base image and the mirror; the image build log is in the build directory"
+
+
+class BaseBootstrapError(TfwbError):
+    exit_code = 33
+    remedy = "install debootstrap and run as root, or pass --base-image with an arm64 image you have"
+
+
+class EngineError(TfwbError):
+    """The engine failed under us (daemon gone, disk full): infrastructure, worth a retry."""
+
+    exit_code = 34
+    remedy = "check `docker info` and free disk space, then rerun (caches are kept)"
+
+
+class Interrupted(TfwbError):
+    exit_code = 130
+    remedy = "rerun the same command: it resumes from the caches"

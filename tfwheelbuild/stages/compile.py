@@ -1,0 +1,71 @@
+"""Stage: the long Bazel build of the release's wheel target, then the packaging step.
+
+Bazel runs through bazelisk-py (the `bazel` in the builder image), which resolves the version the
+checkout asks for. Output base, disk and repository caches live in the cache volume.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tfwheelbuild.buildlog import first_error_block
+from tfwheelbuild.context import BuildContext
+from tfwheelbuild.errors import BazelVersionError, CompileError
+from tfwheelbuild.plan import BUILDER_ID, SRC
+
+NAME = "compile"
+OOM_PATTERNS = ("Killed signal terminated program", "exit code 137", "Killed")
+BAZEL_VERSION_EXIT = 15
+
+
+def run(ctx: BuildContext) -> dict[str, object]:
+    plan = ctx.plan.compile
+    resolve: list[str] = []
+    ctx.log.command(["bazel", "--tfwb-resolve"], "builder")
+    code = ctx.engine.exec(ctx.container, ["bazel", "--tfwb-resolve"], sink=resolve.append, workdir=SRC)
+    for line in resolve:
+        ctx.log.line(line)
+    if code != 0:
+        raise BazelVersionError(resolve[-1] if resolve else "cannot resolve a Bazel for this checkout")
+    ctx.bazel_version = resolve[-1].split()[0]
+    if ctx.bazel_version != ctx.plan.recipe.bazel:
+        ctx.log.say(f"the checkout's .bazelversion asks for Bazel {ctx.bazel_version}; the recipe for "
+                    f"{ctx.plan.recipe.release} says {ctx.plan.recipe.bazel}: using the checkout's")
+    builder = ctx.builder_id.removeprefix("sha256:")
+    build_args = [a.replace(BUILDER_ID, builder) for a in plan.bazel_build]
+    argv = ["bazel", *plan.bazel_startup, "build", *build_args, plan.target]
+    ctx.log.say(f"compiling {plan.target} with Bazel {ctx.bazel_version} "
+                f"({plan.jobs} jobs, {plan.ram_mb} MB)")
+    start = len(ctx.log.tail())
+    code = ctx.run(argv, workdir=SRC)
+    ctx.log.end_progress()
+    output = ctx.log.tail()[start:]
+    if code != 0:
+        raise _classify(code, output)
+    processes = next((ln for ln in reversed(output) if "total action" in ln), "")
+    code = ctx.run(list(plan.package_cmd), workdir=SRC)
+    if code != 0:
+        raise CompileError(f"packaging the wheel failed (exit {code}): "
+                           f"{' / '.join(first_error_block(ctx.log.tail()[-30:], 3))}")
+    ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
+    return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
+            "cache": _cache_summary(processes)}
+
+
+def _cache_summary(line: str) -> dict[str, int]:
+    """Bazel's own summary, e.g. 'INFO: 12 processes: 8 disk cache hit, 4 linux-sandbox.'"""
+    found = {m[2].strip(): int(m[1]) for m in re.finditer(r"(\d+) ([a-z -]+?)(?=[,.])", line)}
+    return found
+
+
+def _classify(code: int, output: list[str]) -> Exception:
+    block = first_error_block(output)
+    text = "\n".join(output)
+    if any(p in text for p in OOM_PATTERNS):
+        return CompileError(
+            "the compiler was killed, most likely out of memory (OOM)",
+            remedy="lower --jobs or raise the engine's memory (TensorFlow needs ~2.5 GB a job)")
+    if code == BAZEL_VERSION_EXIT:
+        return BazelVersionError(block[-1] if block else "Bazel version mismatch")
+    first = next((ln for ln in block if "error" in ln.lower()), block[0] if block else "")
+    return CompileError(f"bazel build failed (exit {code}): {first.strip()}")

@@ -1,0 +1,36 @@
+"""Stage: start the one long-lived builder container that the next stages `exec` into.
+
+Caches are named volumes: Bazel's output user root, disk and repository caches (keyed by the
+builder image, so a different toolchain never shares them) and the git mirror of sources.
+"""
+
+from __future__ import annotations
+
+from tfwheelbuild.context import BuildContext
+from tfwheelbuild.engine import Mount
+from tfwheelbuild.plan import BUILDER_ID, CACHE, ORIGIN, OUT, PATCH_DIR
+
+NAME = "container"
+
+
+def cache_volume(ctx: BuildContext) -> str:
+    return f"tfwb-bazel-{ctx.builder_id.removeprefix('sha256:')[:16]}"
+
+
+def run(ctx: BuildContext) -> dict[str, object]:
+    mounts = []
+    labels = {"org.tfwheelbuild.build": ctx.build_id}
+    for name, target in ctx.plan.volumes.items():
+        volume = name.replace(BUILDER_ID, ctx.builder_id.removeprefix("sha256:")[:16])
+        ctx.engine.ensure_volume(volume, {"org.tfwheelbuild": "1"})
+        mounts.append(Mount(source=volume, target=target))
+    if ctx.plan.source.local_path is not None:
+        mounts.append(Mount(source=str(ctx.plan.source.local_path.resolve()), target=ORIGIN, read_only=True))
+    ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels)
+    ctx.log.say(f"build container {ctx.container[:12]} started from {ctx.builder_tag}")
+    code = ctx.run(["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired", PATCH_DIR,
+                    f"{CACHE}/bazel", f"{CACHE}/bazelisk"])
+    if code != 0:
+        from tfwheelbuild.errors import EngineError
+        raise EngineError("cannot prepare directories in the build container")
+    return {"container": ctx.container[:12], "volumes": [m.source for m in mounts if not m.read_only]}

@@ -1,0 +1,98 @@
+"""Stage: the base, builder and runtime images, each built once and reused by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from tfwheelbuild import resources
+from tfwheelbuild.bootstrap import base_tag, bootstrap_base
+from tfwheelbuild.buildlog import BuildLog
+from tfwheelbuild.context import BuildContext
+from tfwheelbuild.engine import Engine
+from tfwheelbuild.errors import ImageError
+from tfwheelbuild.plan import BasePlan, ImageRecipe
+
+NAME = "images"
+
+
+def run(ctx: BuildContext) -> dict[str, object]:
+    base_ref, ctx.base_id = ensure_base(ctx.engine, ctx.log, ctx.plan.base, ctx.plan.python)
+    if base_ref != ctx.plan.base.image:
+        ctx.facts["base_fallback"] = base_ref
+    ctx.engine.check_arm64(base_ref)
+    ca = ctx.plan.test.ca_bundle
+    ctx.builder_tag, ctx.builder_id = ensure_image(ctx.engine, ctx.log, ctx.plan.builder, base_ref,
+                                                   ctx.base_id, ca)
+    ctx.runtime_tag, ctx.runtime_id = ensure_image(ctx.engine, ctx.log, ctx.plan.runtime, base_ref,
+                                                   ctx.base_id, ca)
+    return {"base": base_ref, "base_id": ctx.base_id, "builder": ctx.builder_tag,
+            "builder_id": ctx.builder_id, "runtime": ctx.runtime_tag, "runtime_id": ctx.runtime_id}
+
+
+def ensure_base(engine: Engine, log: BuildLog, base: BasePlan, python: str) -> tuple[str, str]:
+    """The base image's (ref, id): local, else pulled, else (the default only) bootstrapped."""
+    image_id = engine.image_id(base.image)
+    ref = base.image
+    if image_id is None:
+        try:
+            log.say(f"pulling {base.image} (linux/arm64)")
+            image_id = engine.pull(base.image)
+        except ImageError as exc:
+            if base.user_chosen:
+                raise
+            if not base.bootstrap_suite:
+                raise ImageError(
+                    f"{exc.message}; and no Debian suite ships Python {python} to fall back on",
+                    remedy="pass --base-image with an arm64 image that has that Python") from exc
+            ref = base_tag(base.bootstrap_suite)
+            log.say(f"cannot pull {base.image}: falling back to the arm64 Debian "
+                    f"{base.bootstrap_suite} base {ref} (pass --base-image to choose)")
+            image_id = engine.image_id(ref) or bootstrap_base(engine, base.bootstrap_suite, base.mirror, log)
+    arch = engine.image_arch(ref)
+    if arch != "arm64":
+        raise ImageError(f"base image {ref} is built for {arch}, not arm64",
+                         remedy="pass --base-image with a linux/arm64 image")
+    return ref, image_id
+
+
+def render(recipe: ImageRecipe, base_ref: str, base_id: str, ca_bundle: Path | None) -> dict[str, bytes]:
+    """The build context of an image: its Dockerfile and the files it copies. Pure."""
+    text = resources.buildenv(recipe.template).read_text()
+    values = dict(recipe.values)
+    values["BASE_IMAGE"] = base_ref
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    # The base's id (not just its name) is part of the hash: a moved base tag means a new builder.
+    text += f"LABEL org.tfwheelbuild.base-id={base_id}\n"
+    files = {"Dockerfile": text.encode()}
+    if recipe.role == "builder":
+        files["bazelisk.py"] = resources.bazelisk_source()
+        files["ca-bundle.pem"] = ca_bundle.read_bytes() if ca_bundle and ca_bundle.is_file() else b""
+    return files
+
+
+def content_tag(recipe: ImageRecipe, files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    python = dict(recipe.values).get("PY", "")
+    return f"tfwheelbuild/{recipe.role}:py{python}-{digest.hexdigest()[:16]}"
+
+
+def ensure_image(engine: Engine, log: BuildLog, recipe: ImageRecipe, base_ref: str, base_id: str,
+                 ca_bundle: Path | None) -> tuple[str, str]:
+    files = render(recipe, base_ref, base_id, ca_bundle)
+    tag = content_tag(recipe, files)
+    existing = engine.image_id(tag)
+    if existing:
+        log.say(f"{recipe.role} image {tag} is up to date (reused)")
+        return tag, existing
+    log.say(f"building {recipe.role} image {tag} (minutes under emulation; built once)")
+    with tempfile.TemporaryDirectory(prefix=f"tfwb-{recipe.role}-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        image_id = engine.build_image(Path(tmp), tag, sink=log.line,
+                                      labels={"org.tfwheelbuild.role": recipe.role})
+    return tag, image_id

@@ -1,0 +1,55 @@
+"""Stage: publish the tested wheel and its manifest into the output dir (atomically)."""
+
+from __future__ import annotations
+
+from tfwheelbuild.context import BuildContext
+from tfwheelbuild.manifest import atomic_copy, write_manifest
+from tfwheelbuild.wheelinfo import inspect_wheel
+
+NAME = "output"
+
+
+def run(ctx: BuildContext) -> dict[str, object]:
+    assert ctx.wheel is not None, "only a wheel that passed its runtime test reaches this stage"
+    info = inspect_wheel(ctx.wheel)
+    dest = ctx.plan.output / ctx.wheel.name
+    manifest_path = ctx.plan.output / f"{ctx.wheel.name}.manifest.json"
+    manifest = build_manifest(ctx)
+    manifest["wheel"] = {"file": ctx.wheel.name, "sha256": info.sha256, "size": info.size,
+                         "name": info.name, "version": info.version, "build_tag": info.build_tag,
+                         "platforms": list(info.platforms), "grafted": list(info.grafted)}
+    # Wheel first, manifest last: a manifest always describes a wheel that is there in full.
+    atomic_copy(ctx.wheel, dest)
+    write_manifest(manifest_path, manifest)
+    ctx.log.say(f"wrote {dest} and {manifest_path.name}")
+    return {"wheel": str(dest), "manifest": str(manifest_path)}
+
+
+def build_manifest(ctx: BuildContext) -> dict[str, object]:
+    from tfwheelbuild import __version__
+
+    plan = ctx.plan
+    return {
+        "tool": {"name": "tfwheelbuild", "version": __version__,
+                 "recipe_version": plan.recipe.recipe_version},
+        "build_id": ctx.build_id,
+        "tensorflow": plan.tf_version,
+        "python": plan.python,
+        "source": {"url": plan.source.url, "ref": plan.source.ref, "commit": ctx.commit},
+        "configure": dict(plan.configure_env),
+        "patches": [{"name": p.name, "sha256": p.sha256} for p in plan.patches],
+        "bazel": {"version": ctx.bazel_version,
+                  "argv": ctx.facts.get("compile", {}).get("argv", []),
+                  "cache": ctx.facts.get("compile", {}).get("cache", {})},
+        "images": {"base": ctx.facts.get("base_fallback") or plan.base.image, "base_id": ctx.base_id,
+                   "builder": ctx.builder_tag, "builder_id": ctx.builder_id,
+                   "runtime": ctx.runtime_tag, "runtime_id": ctx.runtime_id},
+        "repair": {"plat_requested": plan.repair.plat or "auto",
+                   "policy": ctx.facts.get("repair", {}).get("policy"),
+                   "grafted": ctx.facts.get("repair", {}).get("grafted"),
+                   "excluded": list(plan.repair.exclude)},
+        "engine": {"version": ctx.info.version, "arch": ctx.info.arch,
+                   "emulated": not ctx.info.native_arm64},
+        "test": ctx.facts.get("test", {}),
+        "durations": ctx.facts.get("durations", {}),
+    }

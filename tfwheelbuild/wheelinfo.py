@@ -1,0 +1,66 @@
+"""Facts about a wheel file, read on the host without installing it."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from tfwheelbuild.errors import WheelInputError
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelInfo:
+    path: Path
+    name: str
+    version: str
+    build_tag: str
+    pythons: tuple[str, ...]
+    platforms: tuple[str, ...]
+    sha256: str
+    size: int
+    grafted: tuple[str, ...]  # libraries auditwheel copied into <pkg>.libs/
+
+
+def inspect_wheel(path: Path, *, require_aarch64: bool = True) -> WheelInfo:
+    if not path.is_file():
+        raise WheelInputError(f"{path} is not a file")
+    try:
+        name, version, build, tags = parse_wheel_filename(path.name)
+    except InvalidWheelFilename as exc:
+        raise WheelInputError(f"{path.name} is not a wheel file name ({exc})") from exc
+    platforms = tuple(sorted({t.platform for t in tags}))
+    if require_aarch64 and not all(p.endswith("aarch64") for p in platforms):
+        raise WheelInputError(f"{path.name} is built for {', '.join(platforms)}, not linux aarch64")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WheelInputError(f"{path.name} is not a readable zip archive ({exc})") from exc
+    if bad is not None:
+        raise WheelInputError(f"{path.name} is corrupt (CRC error in {bad})")
+    grafted = tuple(sorted(n.split("/", 1)[1] for n in names
+                           if n.split("/", 1)[0].endswith(".libs") and "/" in n and not n.endswith("/")))
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return WheelInfo(path=path, name=str(name), version=str(version),
+                     build_tag="".join(str(part) for part in build) if build else "",
+                     pythons=tuple(sorted({t.interpreter for t in tags})), platforms=platforms,
+                     sha256=digest.hexdigest(), size=path.stat().st_size, grafted=grafted)
+
+
+def set_build_tag(path: Path, build_tag: str) -> Path:
+    """Give the wheel a build tag (file name and WHEEL metadata) with the `wheel` tool itself."""
+    cmd = [sys.executable, "-m", "wheel", "tags", "--remove", "--build", build_tag, str(path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise WheelInputError(f"cannot set build tag {build_tag!r}: {result.stderr.strip()}")
+    return path.parent / result.stdout.strip().splitlines()[-1]
