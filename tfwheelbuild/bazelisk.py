@@ -55,7 +55,7 @@ def machine_arch() -> str:
 
 
 def download_url(base_url: str, version: str, arch: str) -> str:
-    if base_url == DEFAULT_BASE_URL:
+    if base_url.rstrip("/") == DEFAULT_BASE_URL:
         return f"{base_url}/{version}/release/bazel-{version}-linux-{arch}"
     return f"{base_url.rstrip('/')}/{version}/bazel-{version}-linux-{arch}"
 

@@ -36,9 +36,16 @@ def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIS
                         return uri
     if sources_list.is_file():
         for line in sources_list.read_text().splitlines():
-            parts = line.split()
-            if len(parts) >= 3 and parts[0] == "deb" and "security" not in parts[1]:
-                return parts[2] if parts[1].startswith("[") else parts[1]
+            # deb [opt=a opt=b] URI suite components: the options block may hold spaces.
+            rest = line.split("#", 1)[0].strip()
+            if not rest.startswith("deb "):
+                continue
+            rest = rest[4:].strip()
+            if rest.startswith("["):
+                rest = rest.partition("]")[2].strip()
+            uri = rest.split()[0] if rest else ""
+            if uri and "security" not in uri:
+                return uri
     return FALLBACK_MIRROR
 
 

@@ -31,7 +31,7 @@ class BuildLog:
         self._out = stream or sys.stderr
         self._tail: deque[str] = deque(maxlen=4000)
         self._bar: Any = None
-        self._last_plain = 0.0
+        self._last_plain = float("-inf")
 
     # ---- the file ---------------------------------------------------------------------------
     def line(self, text: str) -> None:

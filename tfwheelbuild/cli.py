@@ -21,6 +21,7 @@ from tfwheelbuild.errors import SourceError, TfwbError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+BAZEL_VARS = ("BAZELISK_BASE_URL", "USE_BAZEL_VERSION")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 
 
@@ -159,6 +160,7 @@ def build(**kw: Any) -> None:
         project_name=kw["project_name"], build_tag=kw["build_tag"], index_url=kw["index_url"],
         test_command=kw["test_command"], bazel_args=tuple(kw["bazel_args"]),
         ca_bundle=DEFAULT_CA if DEFAULT_CA.is_file() else None, proxy_env=host_proxy_env(),
+        bazel_env=tuple((k, os.environ[k]) for k in BAZEL_VARS if os.environ.get(k)),
     )
     patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
     if kw["dry_run"]:
@@ -325,3 +327,60 @@ def versions(as_json: bool) -> None:
 
     rows = versions_rows(load_recipes())
     click.echo(json.dumps(rows, indent=2) if as_json else format_versions_table(rows))
+
+
+@main.command()
+@click.argument("wheel", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("dist"), show_default=True)
+@click.option("--plat", default="", help="Demand this policy, e.g. manylinux_2_34_aarch64 [default: auto].")
+@click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable).")
+@click.option("--build-tag", default="", help="Wheel build tag to add.")
+@click.option("--base-image", default="", help="arm64 base image for the builder image.")
+@click.option("--mirror", default="", help="apt mirror for the debootstrap fallback.")
+@click.option("--work-dir", type=click.Path(path_type=Path))
+@click.option("-v", "--verbose", is_flag=True)
+@handle_errors
+def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build_tag: str, base_image: str,
+           mirror: str, work_dir: Path | None, verbose: bool) -> None:
+    """Run auditwheel repair on a linux_aarch64 wheel inside the arm64 builder image.
+
+    \b
+    Example:
+      tfwheelbuild repair tensorflow-2.16.1-cp311-cp311-linux_aarch64.whl --plat manylinux_2_34_aarch64
+    """
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.buildlog import BuildLog
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.manifest import atomic_copy, check_writable
+    from tfwheelbuild.plan import OUT, RepairPlan, base_plan, builder_recipe
+    from tfwheelbuild.recipes import load_recipes, release_of
+    from tfwheelbuild.stages.images import ensure_base, ensure_image
+    from tfwheelbuild.stages.repair import repair_in_container
+    from tfwheelbuild.wheelinfo import inspect_wheel
+
+    info = inspect_wheel(wheel)
+    check_writable(output)
+    python = _python_from_tags(info.pythons)
+    recipes = load_recipes()
+    recipe = recipes.get(release_of(info.version)) or recipes[max(recipes, key=lambda r: tuple(map(int, r.split("."))))]
+    engine = Engine.connect()
+    log_dir = (work_dir or default_work_root()) / "repairs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{info.name}"
+    log = BuildLog(log_dir / "repair.log", verbose=verbose)
+    try:
+        base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python), python)
+        ca = DEFAULT_CA if DEFAULT_CA.is_file() else None
+        tag, _ = ensure_image(engine, log, builder_recipe(python, recipe.build_pip), base_ref, base_id, ca)
+        container = engine.start(tag, mounts=[], labels={})
+        engine.exec(container, ["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired"], sink=log.line)
+        engine.put_files(container, f"{OUT}/raw", {wheel.name: wheel.read_bytes()})
+        repaired = repair_in_container(engine, container, f"{OUT}/raw/{wheel.name}",
+                                       RepairPlan(plat=plat, exclude=exclude, build_tag=build_tag), log,
+                                       log_dir / "staging")
+        atomic_copy(repaired.path, output / repaired.path.name)
+    except TfwbError as exc:
+        exc.log_path = str(log.path)  # type: ignore[attr-defined]
+        raise
+    finally:
+        engine.remove_all()
+        log.close()
+    click.echo(f"repaired: {output / repaired.path.name} (grafted: {', '.join(repaired.grafted) or 'nothing'})")

@@ -236,7 +236,7 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
         for raw in complete:
             yield raw.decode("utf-8", "replace").rstrip("\r")
     if pending:
-        yield pending.decode("utf-8", "replace")
+        yield pending.decode("utf-8", "replace").rstrip("\r")
 
 
 def _container_error(exc: Exception, image: str) -> Exception:

@@ -26,6 +26,7 @@ CACHE = "/tfwb/cache"
 OUT = "/tfwb/out"
 PATCH_DIR = "/tfwb/patches"
 BUILD_PYTHON = "/opt/tfwb/py/bin/python3"
+CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mounted read-only
 
 # Debian's arm64 suites and the Python each one ships (what `base bootstrap` can offer).
 DEBIAN_SUITE_FOR_PYTHON = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
@@ -60,6 +61,7 @@ class BuildOptions:
     bazel_args: tuple[str, ...] = ()
     ca_bundle: Path | None = None
     proxy_env: tuple[tuple[str, str], ...] = ()
+    bazel_env: tuple[tuple[str, str], ...] = ()  # BAZELISK_BASE_URL, USE_BAZEL_VERSION from the host
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +104,7 @@ class CompilePlan:
     bazel_build: tuple[str, ...]
     target: str
     package_cmd: tuple[str, ...]  # produces the raw wheel in OUT/raw
+    env: tuple[tuple[str, str], ...]  # for bazelisk-py: mirror, forced version, proxy
     jobs: int
     ram_mb: int
 
@@ -253,7 +256,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     compile_plan = CompilePlan(
         bazel_startup=(f"--output_user_root={CACHE}/bazel/root",),
         bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,
-        jobs=jobs, ram_mb=ram_mb,
+        env=(*opts.bazel_env, *opts.proxy_env), jobs=jobs, ram_mb=ram_mb,
     )
     return BuildPlan(
         tf_version=opts.tf_version, python=py, recipe=recipe, base=base, builder=builder,

@@ -15,8 +15,8 @@ from tfwheelbuild import resources
 from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.engine import Engine, Mount
 from tfwheelbuild.errors import RuntimeTestError
+from tfwheelbuild.plan import CA_IN_CONTAINER
 
-CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"
 PIP_CACHE_VOLUME = "tfwb-pip"
 
 

@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def inspect_wheel(path: Path, *, require_aarch64: bool = True) -> WheelInfo:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
             names = archive.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
         raise WheelInputError(f"{path.name} is not a readable zip archive ({exc})") from exc
     if bad is not None:
         raise WheelInputError(f"{path.name} is corrupt (CRC error in {bad})")

@@ -11,7 +11,7 @@ import re
 from tfwheelbuild.buildlog import first_error_block
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import BazelVersionError, CompileError
-from tfwheelbuild.plan import BUILDER_ID, SRC
+from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, SRC
 
 NAME = "compile"
 OOM_PATTERNS = ("Killed signal terminated program", "exit code 137", "Killed")
@@ -20,9 +20,13 @@ BAZEL_VERSION_EXIT = 15
 
 def run(ctx: BuildContext) -> dict[str, object]:
     plan = ctx.plan.compile
+    env = dict(plan.env)
+    if ctx.plan.test.ca_bundle is not None and ctx.plan.test.ca_bundle.is_file():
+        env["SSL_CERT_FILE"] = CA_IN_CONTAINER
     resolve: list[str] = []
     ctx.log.command(["bazel", "--tfwb-resolve"], "builder")
-    code = ctx.engine.exec(ctx.container, ["bazel", "--tfwb-resolve"], sink=resolve.append, workdir=SRC)
+    code = ctx.engine.exec(ctx.container, ["bazel", "--tfwb-resolve"], sink=resolve.append, workdir=SRC,
+                           env=env)
     for line in resolve:
         ctx.log.line(line)
     if code != 0:
@@ -37,7 +41,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.log.say(f"compiling {plan.target} with Bazel {ctx.bazel_version} "
                 f"({plan.jobs} jobs, {plan.ram_mb} MB)")
     start = len(ctx.log.tail())
-    code = ctx.run(argv, workdir=SRC)
+    code = ctx.run(argv, workdir=SRC, env=env)
     ctx.log.end_progress()
     output = ctx.log.tail()[start:]
     if code != 0:

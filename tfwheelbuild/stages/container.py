@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Mount
-from tfwheelbuild.plan import BUILDER_ID, CACHE, ORIGIN, OUT, PATCH_DIR
+from tfwheelbuild.errors import EngineError
+from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, CACHE, ORIGIN, OUT, PATCH_DIR
 
 NAME = "container"
 
@@ -26,11 +27,14 @@ def run(ctx: BuildContext) -> dict[str, object]:
         mounts.append(Mount(source=volume, target=target))
     if ctx.plan.source.local_path is not None:
         mounts.append(Mount(source=str(ctx.plan.source.local_path.resolve()), target=ORIGIN, read_only=True))
+    ca = ctx.plan.test.ca_bundle
+    if ca is not None and ca.is_file():
+        # For bazelisk-py's downloads through a TLS-intercepting proxy or from an internal mirror.
+        mounts.append(Mount(source=str(ca.resolve()), target=CA_IN_CONTAINER, read_only=True))
     ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels)
     ctx.log.say(f"build container {ctx.container[:12]} started from {ctx.builder_tag}")
     code = ctx.run(["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired", PATCH_DIR,
                     f"{CACHE}/bazel", f"{CACHE}/bazelisk"])
     if code != 0:
-        from tfwheelbuild.errors import EngineError
         raise EngineError("cannot prepare directories in the build container")
     return {"container": ctx.container[:12], "volumes": [m.source for m in mounts if not m.read_only]}

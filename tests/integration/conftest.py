@@ -1,0 +1,67 @@
+"""End-to-end fixtures: a real Docker engine, emulated arm64, the TensorFlow-shaped source repo.
+
+Nothing here is mocked. The engine must answer (`make test` starts one through
+scripts/setup-host.sh); images and Bazel caches are content-keyed and reused across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+
+from make_repo import make_repo  # noqa: E402
+
+FIXTURE_PATCHES = ROOT / "tests" / "fixtures" / "patches"
+
+
+def cache_root() -> Path:
+    """Outside the checkout, so CI's fresh clones on the same machine reuse it."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tfwheelbuild-tests"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict[str, object]:
+        return dict(json.loads(self.stdout.strip().splitlines()[-1]))
+
+
+def tfwheelbuild(*args: str, timeout: int = 3600) -> CliResult:
+    """The real command line, in a real process, as a user runs it."""
+    proc = subprocess.run([sys.executable, "-m", "tfwheelbuild", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    sys.stderr.write(proc.stderr[-4000:])
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def engine_ready() -> None:
+    result = subprocess.run(["docker", "info"], capture_output=True, check=False)
+    if result.returncode != 0:
+        pytest.fail("no Docker engine answers: run `make test` (it starts one) or scripts/setup-host.sh")
+
+
+@pytest.fixture(scope="session")
+def fixture_repo(engine_ready: None) -> Path:
+    return make_repo(cache_root() / "fixture-repo", units=8)
+
+
+@pytest.fixture(scope="session")
+def work_dir() -> Iterator[Path]:
+    path = cache_root() / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    yield path

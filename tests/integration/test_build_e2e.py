@@ -1,0 +1,108 @@
+"""The heart of the product, end to end: `tfwheelbuild build --tf 2.16.1 --py 3.11` on the fixture.
+
+Real engine, real emulated arm64 containers, real Bazel, auditwheel and pip: nothing mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import FIXTURE_PATCHES, CliResult, tfwheelbuild
+
+pytestmark = pytest.mark.engine
+
+WHEEL_RE = re.compile(r"^tensorflow-2\.16\.1-cp311-cp311-manylinux_2_\d+_aarch64\.whl$")
+
+
+def build(repo: Path, out: Path, work: Path, *extra: str) -> CliResult:
+    return tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(repo),
+                        "--patches", str(FIXTURE_PATCHES), "--output", str(out),
+                        "--work-dir", str(work), "--json", *extra)
+
+
+@pytest.fixture(scope="module")
+def first(fixture_repo: Path, work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[CliResult, Path]:
+    out = tmp_path_factory.mktemp("dist")
+    return build(fixture_repo, out, work_dir), out
+
+
+def test_build_leaves_a_tested_manylinux_wheel_and_manifest(first: tuple[CliResult, Path], fixture_repo: Path) -> None:
+    result, out = first
+    assert result.code == 0, result.stderr[-3000:]
+    summary = result.json()
+    wheel = Path(str(summary["wheel"]))
+    assert wheel.parent == out and WHEEL_RE.match(wheel.name), wheel.name
+    assert sorted(p.name for p in out.iterdir()) == [wheel.name, wheel.name + ".manifest.json"]
+
+    manifest = json.loads((out / (wheel.name + ".manifest.json")).read_text())
+    tag_commit = subprocess.run(["git", "-C", str(fixture_repo), "rev-parse", "v2.16.1^{commit}"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    assert manifest["source"]["commit"] == tag_commit
+    assert manifest["tensorflow"] == "2.16.1" and manifest["python"] == "3.11"
+    assert manifest["configure"]["TF_NEED_CUDA"] == "0"
+    assert manifest["configure"]["PYTHON_BIN_PATH"] == "/opt/tfwb/py/bin/python3"
+    assert [p["name"] for p in manifest["patches"]] == ["0001-cpu-feature-guard-aarch64.patch"]
+    assert all(len(p["sha256"]) == 64 for p in manifest["patches"])
+    assert manifest["bazel"]["version"] == "4.2.3"
+    assert "--repo_env=TF_PYTHON_VERSION=3.11" in manifest["bazel"]["argv"]
+    assert any(a.startswith("--action_env=TFWB_BUILDER_ID=") and "<" not in a for a in manifest["bazel"]["argv"])
+    assert manifest["images"]["builder_id"].startswith("sha256:")
+    # OpenMP makes auditwheel graft libgomp into the wheel, as TF's oneDNN builds need.
+    assert any("libgomp" in lib for lib in manifest["repair"]["grafted"])
+    assert manifest["wheel"]["sha256"] and manifest["wheel"]["platforms"][0].endswith("_aarch64")
+    smoke = manifest["test"]["smoke"]
+    assert manifest["test"]["passed"] is True
+    assert smoke["version"] == "2.16.1" and smoke["matmul_sum"] == 262144.0
+    assert smoke["build_info"]["is_cuda_build"] is False
+    assert set(manifest["durations"]) >= {"images", "source", "configure", "patches", "compile", "repair", "test"}
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert any(n.startswith("tensorflow.libs/libgomp") for n in names)
+
+
+def test_identical_second_build_reuses_images_and_bazel_caches(
+        first: tuple[CliResult, Path], fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    assert first[0].code == 0
+    again = build(fixture_repo, tmp_path, work_dir)
+    assert again.code == 0, again.stderr[-3000:]
+    log = Path(str(again.json()["log"])).read_text()
+    assert "builder image" in log and "is up to date (reused)" in log
+    manifest = json.loads(Path(str(again.json()["manifest"])).read_text())
+    cache = manifest["bazel"]["cache"]
+    # Nothing compiled again: every action came from Bazel's caches (or was internal).
+    executed = {k: v for k, v in cache.items() if k not in ("internal", "disk cache hit", "remote cache hit")
+                and "processes" not in k}
+    assert not executed, cache
+    first_manifest = json.loads(Path(str(first[0].json()["manifest"])).read_text())
+    assert manifest["source"]["commit"] == first_manifest["source"]["commit"]
+
+
+def test_test_command_smoke_tests_a_built_wheel(first: tuple[CliResult, Path], work_dir: Path) -> None:
+    assert first[0].code == 0
+    wheel = Path(str(first[0].json()["wheel"]))
+    result = tfwheelbuild("test", str(wheel), "--work-dir", str(work_dir), "--json")
+    assert result.code == 0, result.stderr[-3000:]
+    assert result.json()["smoke"]["matmul_sum"] == 262144.0
+
+
+def test_patch_that_does_not_apply_names_the_patch_and_writes_nothing(
+        fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad-patches"
+    bad.mkdir()
+    (bad / "series").write_text("9999-broken.patch\n")
+    (bad / "9999-broken.patch").write_text(
+        "--- a/configure.py\n+++ b/configure.py\n@@ -1,3 +1,3 @@\n-this line is not in configure.py\n"
+        "+nor is this one\n context that does not exist\n")
+    out = tmp_path / "dist"
+    result = tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo),
+                          "--patches", str(FIXTURE_PATCHES), "--patches", str(bad), "--output", str(out),
+                          "--work-dir", str(work_dir))
+    assert result.code == 13, result.stderr[-2000:]
+    assert "9999-broken.patch" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() or not any(out.iterdir())

@@ -1,0 +1,97 @@
+"""host_mirror: the host's Debian mirror from deb822 or one-line apt sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tfwheelbuild.bootstrap import FALLBACK_MIRROR, base_tag, host_mirror
+
+DEB822 = """\
+Types: deb
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+"""
+
+
+def _files(tmp_path: Path, deb822: str | None = None, one_line: str | None = None) -> tuple[Path, Path]:
+    sources = tmp_path / "debian.sources"
+    sources_list = tmp_path / "sources.list"
+    if deb822 is not None:
+        sources.write_text(deb822)
+    if one_line is not None:
+        sources_list.write_text(one_line)
+    return sources, sources_list
+
+
+def test_base_tag() -> None:
+    assert base_tag("bookworm") == "tfwheelbuild/base:bookworm-arm64"
+
+
+def test_deb822_uris(tmp_path: Path) -> None:
+    assert host_mirror(*_files(tmp_path, deb822=DEB822)) == "http://mirror.example/debian"
+
+
+def test_deb822_skips_security(tmp_path: Path) -> None:
+    text = ("Types: deb\nURIs: http://security.debian.org/debian-security\nSuites: bookworm-security\n\n"
+            "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n")
+    assert host_mirror(*_files(tmp_path, deb822=text)) == "http://mirror.example/debian"
+
+
+def test_deb822_several_uris_on_one_line(tmp_path: Path) -> None:
+    text = "Types: deb\nURIs: http://deb.debian.org/debian-security http://mirror.example/debian\n"
+    assert host_mirror(*_files(tmp_path, deb822=text)) == "http://mirror.example/debian"
+
+
+def test_deb822_wins_over_sources_list(tmp_path: Path) -> None:
+    files = _files(tmp_path, deb822=DEB822, one_line="deb http://other.example/debian bookworm main\n")
+    assert host_mirror(*files) == "http://mirror.example/debian"
+
+
+def test_deb822_only_security_falls_through_to_sources_list(tmp_path: Path) -> None:
+    files = _files(tmp_path, deb822="Types: deb\nURIs: http://deb.debian.org/debian-security\n",
+                   one_line="deb http://other.example/debian bookworm main\n")
+    assert host_mirror(*files) == "http://other.example/debian"
+
+
+def test_one_line_sources_list(tmp_path: Path) -> None:
+    text = ("# deb http://commented.example/debian bookworm main\n"
+            "deb-src http://src.example/debian bookworm main\n"
+            "deb http://security.debian.org/debian-security bookworm-security main\n"
+            "deb http://mirror.example/debian bookworm main contrib\n")
+    assert host_mirror(*_files(tmp_path, one_line=text)) == "http://mirror.example/debian"
+
+
+def test_one_line_with_an_option(tmp_path: Path) -> None:
+    text = "deb [arch=arm64] http://mirror.example/debian bookworm main\n"
+    assert host_mirror(*_files(tmp_path, one_line=text)) == "http://mirror.example/debian"
+
+
+def test_one_line_with_several_options(tmp_path: Path) -> None:
+    text = "deb [arch=arm64 signed-by=/usr/share/keyrings/x.gpg] http://mirror.example/debian bookworm main\n"
+    assert host_mirror(*_files(tmp_path, one_line=text)) == "http://mirror.example/debian"
+
+
+def test_one_line_with_options_skips_security(tmp_path: Path) -> None:
+    text = ("deb [trusted=yes] http://security.debian.org/debian-security bookworm-security main\n"
+            "deb [trusted=yes] http://mirror.example/debian bookworm main\n")
+    assert host_mirror(*_files(tmp_path, one_line=text)) == "http://mirror.example/debian"
+
+
+@pytest.mark.parametrize("one_line", [None, "", "# nothing here\n", "deb-src http://src.example/debian x main\n",
+                                      "deb http://security.debian.org/debian-security bookworm-security main\n"])
+def test_fallback(tmp_path: Path, one_line: str | None) -> None:
+    assert host_mirror(*_files(tmp_path, one_line=one_line)) == FALLBACK_MIRROR == "http://deb.debian.org/debian"
+
+
+def test_fallback_with_no_files_at_all(tmp_path: Path) -> None:
+    assert host_mirror(tmp_path / "none.sources", tmp_path / "none.list") == FALLBACK_MIRROR

@@ -1,0 +1,131 @@
+"""The build log file, the terminal output, and picking the first error out of a log."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+from tfwheelbuild.buildlog import BAZEL_PROGRESS, BuildLog, first_error_block
+
+BAZEL_FAILURE = [
+    "+ builder: bazel build //tensorflow/tools/pip_package:wheel",
+    "INFO: Analyzed target //tensorflow/tools/pip_package:wheel (600 packages loaded).",
+    "[1,234 / 20,000] Compiling tensorflow/core/kernels/matmul_op.cc",
+    "ERROR: /tfwb/src/tensorflow/core/kernels/BUILD:12:1: C++ compilation of rule failed",
+    "tensorflow/core/kernels/matmul_op.cc:10:3: note: in expansion",
+    "INFO: Elapsed time: 12.3s",
+    "FAILED: Build did NOT complete successfully",
+]
+
+
+def test_first_error_block_picks_bazel_error() -> None:
+    block = first_error_block(BAZEL_FAILURE)
+    assert block[0].startswith("ERROR: /tfwb/src/tensorflow/core/kernels/BUILD:12:1")
+    assert block == BAZEL_FAILURE[3:]
+
+
+def test_first_error_block_compiler_error_keeps_the_line_before() -> None:
+    lines = [
+        "[10 / 100] Compiling a.cc",
+        "tensorflow/core/kernels/matmul_op.cc: In function 'void f()':",
+        "tensorflow/core/kernels/matmul_op.cc:42:7: error: 'vld1q_f32' was not declared in this scope",
+        "   42 |       vld1q_f32(p);",
+        "ERROR: compilation failed",
+    ]
+    block = first_error_block(lines)
+    assert block[0] == "tensorflow/core/kernels/matmul_op.cc: In function 'void f()':"
+    assert block[1].endswith("error: 'vld1q_f32' was not declared in this scope")
+    assert len(block) == 4
+
+
+def test_first_error_block_skips_echoed_commands() -> None:
+    lines = ["+ builder: grep -r 'ERROR:' .", "ok", "fatal: couldn't find remote ref refs/tags/v9.9.9"]
+    assert first_error_block(lines) == ["fatal: couldn't find remote ref refs/tags/v9.9.9"]
+
+
+def test_first_error_block_respects_limit() -> None:
+    lines = ["ERROR: first", *[f"detail {i}" for i in range(30)]]
+    block = first_error_block(lines, limit=5)
+    assert block == ["ERROR: first", "detail 0", "detail 1", "detail 2", "detail 3"]
+
+
+def test_first_error_block_without_markers_is_the_tail() -> None:
+    lines = [f"line {i}" for i in range(40)]
+    assert first_error_block(lines) == lines[-15:]
+    assert first_error_block([]) == []
+
+
+def test_bazel_progress_pattern() -> None:
+    match = BAZEL_PROGRESS.match("[1,234 / 20,000] Compiling foo.cc")
+    assert match is not None
+    assert (match["done"], match["total"], match["what"]) == ("1,234", "20,000", "Compiling foo.cc")
+    assert BAZEL_PROGRESS.match("INFO: [1 / 2]") is None
+
+
+def test_log_writes_commands_and_lines_to_the_file(tmp_path: Path) -> None:
+    out = io.StringIO()
+    log = BuildLog(tmp_path / "deep" / "build.log", stream=out)
+    log.command(["bazel", "build", "--copt=-O2 -g", "//x:y"], "builder")
+    log.command(["git", "status"])
+    log.line("plain output")
+    log.say("stage started")
+    log.close()
+    text = (tmp_path / "deep" / "build.log").read_text()
+    assert text.splitlines() == [
+        "+ builder: bazel build '--copt=-O2 -g' //x:y",
+        "+ git status",
+        "plain output",
+        "== stage started",
+    ]
+    assert out.getvalue() == "stage started\n"  # not verbose: lines stay in the file
+
+
+def test_log_appends_to_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "build.log"
+    path.write_text("earlier\n")
+    log = BuildLog(path, stream=io.StringIO())
+    log.line("later")
+    log.close()
+    assert path.read_text() == "earlier\nlater\n"
+
+
+def test_tail_keeps_what_was_logged(tmp_path: Path) -> None:
+    log = BuildLog(tmp_path / "b.log", stream=io.StringIO())
+    log.command(["echo", "hi"])
+    log.line("hi")
+    assert log.tail() == ["+ echo hi", "hi"]
+    log.close()
+
+
+def test_verbose_echoes_lines(tmp_path: Path) -> None:
+    out = io.StringIO()
+    log = BuildLog(tmp_path / "b.log", verbose=True, stream=out)
+    log.line("compiler says hi")
+    log.close()
+    assert out.getvalue() == "compiler says hi\n"
+
+
+def test_quiet_hides_stage_lines(tmp_path: Path) -> None:
+    out = io.StringIO()
+    log = BuildLog(tmp_path / "b.log", quiet=True, stream=out)
+    log.say("stage")
+    log.line("[1 / 10] Compiling a.cc")
+    log.close()
+    assert out.getvalue() == ""
+    assert (tmp_path / "b.log").read_text() == "== stage\n[1 / 10] Compiling a.cc\n"
+
+
+def test_non_tty_progress_prints_a_plain_line(tmp_path: Path) -> None:
+    out = io.StringIO()  # isatty() is False: no tqdm bar
+    log = BuildLog(tmp_path / "b.log", stream=out)
+    log.line("[1,234 / 20,000] Compiling tensorflow/core/kernels/matmul_op.cc")
+    log.line("[1,300 / 20,000] Compiling tensorflow/core/kernels/conv_ops.cc")
+    log.line("not progress")
+    log.end_progress()
+    log.close()
+    printed = out.getvalue().splitlines()
+    assert len(printed) <= 1  # rate-limited to one line per 30 s
+    if time.monotonic() > 31:  # _last_plain starts at 0.0 on the monotonic clock (see the report)
+        assert printed[0] == "  compile: 1234/20000 actions  Compiling tensorflow/core/kernels/matmul_op.cc"
+    assert all(line.startswith("  compile: ") for line in printed)

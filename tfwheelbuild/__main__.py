@@ -1,0 +1,3 @@
+from tfwheelbuild.cli import main
+
+main()
