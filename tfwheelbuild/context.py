@@ -28,6 +28,7 @@ class BuildContext:
     container: str = ""
     commit: str = ""
     bazel_version: str = ""
+    build_key: str = ""
     wheel: Path | None = None  # the repaired wheel, staged on the host
     facts: dict[str, Any] = field(default_factory=dict)  # stage name -> what it recorded
 

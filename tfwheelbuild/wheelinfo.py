@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -65,3 +67,40 @@ def set_build_tag(path: Path, build_tag: str) -> Path:
     if result.returncode != 0:
         raise WheelInputError(f"cannot set build tag {build_tag!r}: {result.stderr.strip()}")
     return path.parent / result.stdout.strip().splitlines()[-1]
+
+
+def add_dist_info_file(path: Path, name: str, data: bytes) -> None:
+    """Add (or replace) `<dist-info>/<name>` in a wheel, with RECORD rewritten to match.
+
+    Streams entry by entry into a new archive (a TensorFlow wheel is hundreds of MB), then
+    renames it over the original.
+    """
+    from wheel.wheelfile import WheelError, WheelFile
+
+    # WheelFile insists on a wheel file name, so the temporary copy sits in a temporary dir.
+    tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tfwb-"))
+    tmp = tmp_dir / path.name
+    try:
+        with WheelFile(path) as src, WheelFile(tmp, "w") as dest:
+            record = f"{src.dist_info_path}/RECORD"
+            target = f"{src.dist_info_path}/{name}"
+            for info in src.infolist():
+                if info.filename in (record, target) or info.is_dir():
+                    continue
+                with src.open(info) as handle:
+                    dest.writestr(info, handle.read(), compress_type=info.compress_type)
+            dest.writestr(target, data)
+        tmp.replace(path)
+    except (OSError, zipfile.BadZipFile, ValueError, WheelError) as exc:
+        raise WheelInputError(f"cannot add {name} to {path.name}: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def read_dist_info_file(path: Path, name: str) -> bytes | None:
+    with zipfile.ZipFile(path) as archive:
+        for entry in archive.namelist():
+            parts = entry.split("/")
+            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == name:
+                return archive.read(entry)
+    return None

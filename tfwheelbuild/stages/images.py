@@ -57,6 +57,18 @@ def ensure_base(engine: Engine, log: BuildLog, base: BasePlan, python: str) -> t
     return ref, image_id
 
 
+def lookup_builder_id(engine: Engine, base: BasePlan, builder: ImageRecipe, ca_bundle: Path | None) -> str | None:
+    """The builder image id this plan would use, if it exists: local lookups only, no pulls, no builds."""
+    ref = base.image
+    base_id = engine.image_id(ref)
+    if base_id is None and not base.user_chosen and base.bootstrap_suite:
+        ref = base_tag(base.bootstrap_suite)
+        base_id = engine.image_id(ref)
+    if base_id is None:
+        return None
+    return engine.image_id(content_tag(builder, render(builder, ref, base_id, ca_bundle)))
+
+
 def render(recipe: ImageRecipe, base_ref: str, base_id: str, ca_bundle: Path | None) -> dict[str, bytes]:
     """The build context of an image: its Dockerfile and the files it copies. Pure."""
     text = resources.buildenv(recipe.template).read_text()

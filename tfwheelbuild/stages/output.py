@@ -33,6 +33,7 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "tool": {"name": "tfwheelbuild", "version": __version__,
                  "recipe_version": plan.recipe.recipe_version},
         "build_id": ctx.build_id,
+        "build_key": ctx.build_key,
         "tensorflow": plan.tf_version,
         "python": plan.python,
         "source": {"url": plan.source.url, "ref": plan.source.ref, "commit": ctx.commit},

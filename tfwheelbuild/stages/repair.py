@@ -6,17 +6,21 @@ demands one and fails when the build cannot meet it. `tfwheelbuild repair` uses 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+from tfwheelbuild import __version__
 from tfwheelbuild.buildlog import BuildLog, first_error_block
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import CompileError, RepairError
+from tfwheelbuild.key import build_key
 from tfwheelbuild.plan import OUT, RepairPlan
-from tfwheelbuild.wheelinfo import WheelInfo, inspect_wheel, set_build_tag
+from tfwheelbuild.wheelinfo import WheelInfo, add_dist_info_file, inspect_wheel, set_build_tag
 
 NAME = "repair"
+STAMP_FILE = "tfwheelbuild.json"
 
 
 def run(ctx: BuildContext) -> dict[str, object]:
@@ -27,6 +31,12 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if ctx.staging.exists():
         shutil.rmtree(ctx.staging)
     info = repair_in_container(ctx.engine, ctx.container, raw[0], ctx.plan.repair, ctx.log, ctx.staging)
+    # The build key travels inside the wheel too, so a wheel found anywhere says how it was made.
+    ctx.build_key = build_key(ctx.plan, ctx.commit, ctx.builder_id)
+    stamp = {"build_key": ctx.build_key, "tool": f"tfwheelbuild {__version__}", "source": ctx.plan.source.url,
+             "commit": ctx.commit, "build_id": ctx.build_id}
+    add_dist_info_file(info.path, STAMP_FILE, (json.dumps(stamp, indent=2, sort_keys=True) + "\n").encode())
+    info = inspect_wheel(info.path)
     ctx.wheel = info.path
     return {"raw_wheel": raw[0].rsplit("/", 1)[-1], "wheel": info.path.name, "policy": list(info.platforms),
             "grafted": list(info.grafted)}

@@ -1,0 +1,47 @@
+"""The build key: a content hash of everything that decides the wheel's bytes.
+
+Same key, same wheel: `build` skips when the output dir already holds a wheel with this key.
+Inputs are the resolved source commit, the patches' contents, configure answers, the Bazel
+command line (with the builder image id in it) and the Bazel environment, the builder image id,
+Python, repair policy, wheel name and build tag, and the recipe (with its version). Not in it:
+paths on the host, the output dir, jobs/RAM (they change speed, not the result), timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from tfwheelbuild.plan import BUILDER_ID, BuildPlan
+
+KEY_VERSION = 1
+# Flags that change how fast Bazel works, not what it builds.
+_SPEED_FLAGS = re.compile(r"^--(jobs|local_ram_resources|local_cpu_resources|disk_cache|repository_cache|"
+                          r"show_progress_rate_limit|color|curses)=")
+
+
+def key_material(plan: BuildPlan, commit: str, builder_id: str) -> dict[str, object]:
+    builder = builder_id.removeprefix("sha256:")
+    bazel = [a.replace(BUILDER_ID, builder) for a in plan.compile.bazel_build if not _SPEED_FLAGS.match(a)]
+    return {
+        "key_version": KEY_VERSION,
+        "tensorflow": plan.tf_version,
+        "python": plan.python,
+        "source_commit": commit,
+        "patches": [p.sha256 for p in plan.patches],
+        "configure": dict(plan.configure_env),
+        "bazel": {"startup": list(plan.compile.bazel_startup), "build": bazel, "target": plan.compile.target,
+                  "package": list(plan.compile.package_cmd),
+                  "env": {k: v for k, v in plan.compile.env if k in ("BAZELISK_BASE_URL", "USE_BAZEL_VERSION")}},
+        "builder_id": builder_id,
+        "repair": {"plat": plan.repair.plat, "exclude": sorted(plan.repair.exclude),
+                   "build_tag": plan.repair.build_tag},
+        "wheel_name": plan.wheel_name,
+        "recipe": plan.recipe.to_dict(),
+    }
+
+
+def build_key(plan: BuildPlan, commit: str, builder_id: str) -> str:
+    material = json.dumps(key_material(plan, commit, builder_id), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(material.encode()).hexdigest()
