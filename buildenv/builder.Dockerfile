@@ -3,7 +3,15 @@
 # Rendered by tfwheelbuild/stages/images.py; the image tag is a hash of the rendered context.
 FROM {{BASE_IMAGE}}
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8
+# The requested Python from the distribution; on Ubuntu releases that lack it, from the deadsnakes
+# PPA (as TensorFlow's own Ubuntu build images do). PY=3 means the distribution's default Python:
+# releases with hermetic Python only run configure.py with it, Bazel brings the wheel's Python.
 RUN apt-get update \
+ && if [ "{{PY}}" != "3" ] && ! apt-cache show python{{PY}}-dev >/dev/null 2>&1 \
+       && grep -qi '^ID=ubuntu' /etc/os-release; then \
+      apt-get install -y --no-install-recommends software-properties-common gpg-agent \
+      && add-apt-repository -y ppa:deadsnakes/ppa && apt-get update; \
+    fi \
  && apt-get install -y --no-install-recommends \
       build-essential git patch unzip zip file ca-certificates \
       python{{PY}} python{{PY}}-dev python{{PY}}-venv {{EXTRA_APT}} \

@@ -30,14 +30,18 @@ class BuildLog:
         self._quiet = quiet
         self._out = stream or sys.stderr
         self._tail: deque[str] = deque(maxlen=4000)
+        self._stage: deque[str] = deque(maxlen=20000)  # the running stage's output, for failure screens
         self._bar: Any = None
         self._last_plain = float("-inf")
+        self._count = 0
 
     # ---- the file ---------------------------------------------------------------------------
     def line(self, text: str) -> None:
         self._file.write(text + "\n")
         self._file.flush()
         self._tail.append(text)
+        self._stage.append(text)
+        self._count += 1
         if self._verbose:
             self._emit(text)
         else:
@@ -48,6 +52,21 @@ class BuildLog:
 
     def tail(self) -> list[str]:
         return list(self._tail)
+
+    def mark(self) -> int:
+        """A position in the log; `since(mark)` gives the lines written after it."""
+        return self._count
+
+    def since(self, mark: int) -> list[str]:
+        wanted = self._count - mark
+        return list(self._stage)[-wanted:] if wanted > 0 else []
+
+    def begin_stage(self) -> None:
+        self._stage.clear()
+
+    def stage_lines(self) -> list[str]:
+        """What the current (or failed) stage's commands printed, commands included."""
+        return list(self._stage)
 
     # ---- the terminal ------------------------------------------------------------------------
     def say(self, text: str) -> None:

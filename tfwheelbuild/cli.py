@@ -237,7 +237,7 @@ def _run_build(opts: Any, recipe: Any, patches: Any, *, commit: str, force: bool
         results = run_pipeline(ctx)
     except TfwbError as exc:
         exc.log_path = str(log.path)  # type: ignore[attr-defined]
-        block = first_error_block([ln for ln in log.tail() if not ln.startswith("== ")])
+        block = first_error_block(log.stage_lines())
         if block and not quiet:
             click.echo("---- first error in the log ----", err=True)
             for line in block:

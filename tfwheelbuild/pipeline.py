@@ -56,6 +56,7 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
             for stage in stages:
                 name = str(stage.NAME)
                 ctx.log.say(f"▶ {name}")
+                ctx.log.begin_stage()
                 started = time.monotonic()
                 try:
                     facts = stage.run(ctx)

@@ -205,7 +205,10 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
               engine_cpus: int, engine_mem: int) -> BuildPlan:
     py = opts.python
     base = base_plan(opts.base_image, opts.mirror, py)
-    builder = builder_recipe(py, recipe.build_pip, distro_bazel=opts.distro_bazel,
+    # With hermetic Python, Bazel brings the wheel's interpreter and the builder's Python only runs
+    # configure.py: the distribution's default ("3") serves every Python, so one builder serves all.
+    builder_python = "3" if recipe.python_env else py
+    builder = builder_recipe(builder_python, recipe.build_pip, distro_bazel=opts.distro_bazel,
                              index_url=opts.index_url)
     runtime = runtime_recipe(py)
 

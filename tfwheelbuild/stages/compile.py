@@ -40,26 +40,30 @@ def run(ctx: BuildContext) -> dict[str, object]:
     argv = ["bazel", *plan.bazel_startup, "build", *build_args, plan.target]
     ctx.log.say(f"compiling {plan.target} with Bazel {ctx.bazel_version} "
                 f"({plan.jobs} jobs, {plan.ram_mb} MB)")
-    start = len(ctx.log.tail())
+    start = ctx.log.mark()
     code = ctx.run(argv, workdir=SRC, env=env)
     ctx.log.end_progress()
-    output = ctx.log.tail()[start:]
+    output = ctx.log.since(start)
     if code != 0:
         raise _classify(code, output)
-    processes = next((ln for ln in reversed(output) if "total action" in ln), "")
+    processes = next((ln for ln in reversed(output) if re.search(r"\d+ processes?: ", ln)), "")
     code = ctx.run(list(plan.package_cmd), workdir=SRC)
     if code != 0:
         raise CompileError(f"packaging the wheel failed (exit {code}): "
-                           f"{' / '.join(first_error_block(ctx.log.tail()[-30:], 3))}")
+                           f"{' / '.join(first_error_block(ctx.log.stage_lines()[-30:], 3))}")
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes)}
 
 
 def _cache_summary(line: str) -> dict[str, int]:
-    """Bazel's own summary, e.g. 'INFO: 12 processes: 8 disk cache hit, 4 linux-sandbox.'"""
-    found = {m[2].strip(): int(m[1]) for m in re.finditer(r"(\d+) ([a-z -]+?)(?=[,.])", line)}
-    return found
+    """Bazel's own summary, e.g. 'INFO: 21 processes: 8 disk cache hit, 7 internal, 6 linux-sandbox.'
+
+    Only the part after "process(es):" counts: each entry says where an action's result came from.
+    """
+    parts = re.split(r"\bprocess(?:es)?:", line, maxsplit=1)
+    tail = parts[1] if len(parts) == 2 else ""
+    return {m[2].strip(): int(m[1]) for m in re.finditer(r"(\d+) ([a-z -]+?)(?=[,.]|$)", tail)}
 
 
 def _classify(code: int, output: list[str]) -> Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from pathlib import Path
 
@@ -102,9 +103,25 @@ def ensure_image(engine: Engine, log: BuildLog, recipe: ImageRecipe, base_ref: s
         log.say(f"{recipe.role} image {tag} is up to date (reused)")
         return tag, existing
     log.say(f"building {recipe.role} image {tag} (minutes under emulation; built once)")
+    start = log.mark()
     with tempfile.TemporaryDirectory(prefix=f"tfwb-{recipe.role}-") as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
-        image_id = engine.build_image(Path(tmp), tag, sink=log.line,
-                                      labels={"org.tfwheelbuild.role": recipe.role})
+        try:
+            image_id = engine.build_image(Path(tmp), tag, sink=log.line,
+                                          labels={"org.tfwheelbuild.role": recipe.role})
+        except ImageError as exc:
+            raise _explain(exc, log.since(start), base_ref) from exc
     return tag, image_id
+
+
+def _explain(exc: ImageError, output: list[str], base_ref: str) -> ImageError:
+    """Name the usual cause of a failed image build: a package the base's distribution lacks."""
+    for line in output:
+        match = re.search(r"Unable to locate package (\S+)|Package '?(\S+?)'? has no installation candidate", line)
+        if match:
+            package = match[1] or match[2]
+            return ImageError(f"the base image {base_ref} has no package {package}",
+                              remedy="choose a --base-image whose distribution ships that Python "
+                                     "(Debian: bullseye 3.9, bookworm 3.11, trixie 3.13; Ubuntu + deadsnakes)")
+    return exc

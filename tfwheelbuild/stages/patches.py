@@ -35,11 +35,11 @@ def run(ctx: BuildContext) -> dict[str, object]:
             f"else git reset -q --hard && git clean -qfd && patch -p1 --forward --batch < {path}; fi"
             f" && git add -A && git commit -q --allow-empty -m 'tfwheelbuild: {patch.name}'"
         )
-        start = len(ctx.log.tail())
+        start = ctx.log.mark()
         code = ctx.run(["sh", "-c", script], env=COMMIT_ENV, workdir=SRC)
         if code != 0:
             ctx.run(["sh", "-c", "git reset -q --hard && git clean -qfd"], env=COMMIT_ENV, workdir=SRC)
-            output = [ln for ln in ctx.log.tail()[start:] if not ln.startswith("+ ")]
+            output = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
             hunk = next((ln for ln in output if "FAILED" in ln or "patch failed" in ln
                          or "does not apply" in ln), output[-1] if output else "")
             raise PatchError(f"patch {patch.path} does not apply: {hunk.strip()}")

@@ -56,10 +56,10 @@ def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: Re
         cmd += ["--plat", plan.plat]
     for lib in plan.exclude:
         cmd += ["--exclude", lib]
-    start = len(log.tail())
+    start = log.mark()
     code = sink([*cmd, raw_wheel])
     if code != 0:
-        block = [ln for ln in first_error_block(log.tail()[start:]) if ln.strip()]
+        block = [ln for ln in first_error_block(log.since(start)) if ln.strip()]
         raise RepairError(f"auditwheel repair failed: {block[-1] if block else 'exit ' + str(code)}")
     wheels = [p for p in engine.get_files(container, f"{OUT}/repaired", dest) if p.suffix == ".whl"]
     if len(wheels) != 1:
