@@ -57,7 +57,7 @@ def engine_ready() -> None:
 
 @pytest.fixture(scope="session")
 def fixture_repo(engine_ready: None) -> Path:
-    return make_repo(cache_root() / "fixture-repo", units=8)
+    return make_repo(cache_root() / "fixture-repo", units=3)
 
 
 @pytest.fixture(scope="session")

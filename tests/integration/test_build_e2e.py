@@ -69,7 +69,8 @@ def test_build_leaves_a_tested_manylinux_wheel_and_manifest(first: tuple[CliResu
 def test_identical_second_build_reuses_images_and_bazel_caches(
         first: tuple[CliResult, Path], fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
     assert first[0].code == 0
-    again = build(fixture_repo, tmp_path, work_dir)
+    # --force: the same build key would otherwise skip the build altogether (see the next test).
+    again = build(fixture_repo, first[1], work_dir, "--force")
     assert again.code == 0, again.stderr[-3000:]
     log = Path(str(again.json()["log"])).read_text()
     assert "builder image" in log and "is up to date (reused)" in log
@@ -81,6 +82,23 @@ def test_identical_second_build_reuses_images_and_bazel_caches(
     assert not executed, cache
     first_manifest = json.loads(Path(str(first[0].json()["manifest"])).read_text())
     assert manifest["source"]["commit"] == first_manifest["source"]["commit"]
+
+
+def test_same_build_key_skips_without_starting_a_container(first: tuple[CliResult, Path], fixture_repo: Path,
+                                                         work_dir: Path) -> None:
+    assert first[0].code == 0
+    since = subprocess.run(["date", "+%s"], capture_output=True, text=True, check=True).stdout.strip()
+    result = build(fixture_repo, first[1], work_dir)
+    until = subprocess.run(["date", "+%s"], capture_output=True, text=True, check=True).stdout.strip()
+    assert result.code == 0, result.stderr[-3000:]
+    summary = result.json()
+    assert summary["status"] == "skipped"
+    assert summary["wheel"] == first[0].json()["wheel"] and summary["build_key"] == first[0].json()["build_key"]
+    events = subprocess.run(["docker", "events", "--since", since, "--until", str(int(until) + 1),
+                             "--filter", "type=container", "--filter", "event=create",
+                             "--filter", "label=org.tfwheelbuild", "--format", "{{.ID}}"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert events == []
 
 
 def test_test_command_smoke_tests_a_built_wheel(first: tuple[CliResult, Path], work_dir: Path) -> None:
@@ -106,3 +124,24 @@ def test_patch_that_does_not_apply_names_the_patch_and_writes_nothing(
     assert result.code == 13, result.stderr[-2000:]
     assert "9999-broken.patch" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_2_17_style_builds_the_wheel_target_under_a_project_name(
+        fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    """A second recipe style: `:wheel` with WHEEL_NAME and HERMETIC_PYTHON_VERSION (no build_pip_package)."""
+    result = tfwheelbuild("build", "--tf", "2.17.0", "--py", "3.11", "--source", str(fixture_repo),
+                          "--patches", str(FIXTURE_PATCHES), "--project-name", "tensorflow-aarch64-internal",
+                          "--build-tag", "7", "--output", str(tmp_path), "--work-dir", str(work_dir), "--json")
+    assert result.code == 0, result.stderr[-3000:]
+    wheel = Path(str(result.json()["wheel"]))
+    assert re.match(r"^tensorflow_aarch64_internal-2\.17\.0-7-cp311-cp311-manylinux_2_\d+_aarch64\.whl$",
+                    wheel.name), wheel.name
+    manifest = json.loads(Path(str(result.json()["manifest"])).read_text())
+    argv = manifest["bazel"]["argv"]
+    assert argv[-1] == "//tensorflow/tools/pip_package:wheel"
+    assert "--repo_env=WHEEL_NAME=tensorflow_aarch64_internal" in argv
+    assert "--repo_env=HERMETIC_PYTHON_VERSION=3.11" in argv
+    assert manifest["test"]["smoke"]["version"] == "2.17.0"
+    with zipfile.ZipFile(wheel) as archive:
+        stamp = json.loads(archive.read("tensorflow_aarch64_internal-2.17.0.dist-info/tfwheelbuild.json"))
+    assert stamp["build_key"] == manifest["build_key"]

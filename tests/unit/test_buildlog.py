@@ -6,6 +6,8 @@ import io
 import time
 from pathlib import Path
 
+import pytest
+
 from tfwheelbuild.buildlog import BAZEL_PROGRESS, BuildLog, first_error_block
 
 BAZEL_FAILURE = [
@@ -129,3 +131,15 @@ def test_non_tty_progress_prints_a_plain_line(tmp_path: Path) -> None:
     if time.monotonic() > 31:  # _last_plain starts at 0.0 on the monotonic clock (see the report)
         assert printed[0] == "  compile: 1234/20000 actions  Compiling tensorflow/core/kernels/matmul_op.cc"
     assert all(line.startswith("  compile: ") for line in printed)
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("INFO: 21 processes: 7 internal, 14 processwrapper-sandbox.", {"internal": 7, "processwrapper-sandbox": 14}),
+    ("INFO: 21 processes: 14 disk cache hit, 7 internal.", {"disk cache hit": 14, "internal": 7}),
+    ("INFO: 1 process: 1 internal.", {"internal": 1}),
+    ("INFO: Build completed successfully, 1 total action", {}),
+])
+def test_bazel_process_summary_is_parsed(line: str, expected: dict[str, int]) -> None:
+    from tfwheelbuild.stages.compile import _cache_summary
+
+    assert _cache_summary(line) == expected

@@ -1,0 +1,46 @@
+"""`tfwheelbuild test` on a real TensorFlow wheel: the official tensorflow 2.16.1 aarch64 wheel from PyPI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import cache_root, tfwheelbuild
+
+pytestmark = pytest.mark.engine
+REAL = "tensorflow==2.16.1"
+
+
+@pytest.fixture(scope="module")
+def real_wheel() -> Path:
+    """Downloaded once (219 MB) into the test cache, reused by later runs on the same machine."""
+    dest = cache_root() / "real-wheels"
+    found = sorted(dest.glob("tensorflow-2.16.1-cp311-cp311-manylinux*_aarch64*.whl"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                        "--platform", "manylinux2014_aarch64", "--python-version", "3.11",
+                        "--implementation", "cp", "-d", str(dest), REAL], check=True)
+        found = sorted(dest.glob("tensorflow-2.16.1-cp311-cp311-manylinux*_aarch64*.whl"))
+    assert found, f"pip did not download {REAL} for aarch64"
+    return found[0]
+
+
+def test_official_wheel_passes_the_clean_runtime_test(real_wheel: Path, work_dir: Path) -> None:
+    result = tfwheelbuild("test", str(real_wheel), "--work-dir", str(work_dir), "--json")
+    assert result.code == 0, result.stderr[-3000:]
+    smoke = result.json()["smoke"]
+    assert isinstance(smoke, dict)
+    assert smoke["version"] == "2.16.1"
+    assert smoke["matmul_sum"] == 262144.0
+    assert smoke["build_info"]["is_cuda_build"] is False
+
+
+def test_x86_64_wheel_is_refused_in_one_line(tmp_path: Path, work_dir: Path) -> None:
+    fake = tmp_path / "tensorflow-2.16.1-cp311-cp311-manylinux_2_17_x86_64.whl"
+    fake.write_bytes(b"not even a zip")
+    result = tfwheelbuild("test", str(fake), "--work-dir", str(work_dir))
+    assert result.code == 19
+    assert "not linux aarch64" in result.stderr and "Traceback" not in result.stderr
