@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test unit e2e lint host venv clean
+.PHONY: demo test unit e2e lint host venv clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ test: venv host lint
 
 clean:
 	rm -rf $(VENV) dist .tfwheelbuild
+
+bench: venv host
+	$(BIN)/python scripts/benchmark.py --units $${UNITS:-40}

@@ -411,7 +411,7 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
         tag, _ = ensure_image(engine, log, builder_recipe(python, recipe.build_pip), base_ref, base_id, ca)
         container = engine.start(tag, mounts=[], labels={})
         engine.exec(container, ["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired"], sink=log.line)
-        engine.put_files(container, f"{OUT}/raw", {wheel.name: wheel.read_bytes()})
+        engine.put_files(container, f"{OUT}/raw", {wheel.name: wheel})
         repaired = repair_in_container(engine, container, f"{OUT}/raw/{wheel.name}",
                                        RepairPlan(plat=plat, exclude=exclude, build_tag=build_tag), log,
                                        log_dir / "staging")

@@ -7,7 +7,9 @@ the SDK, and so that every container a run starts is tracked and removed however
 from __future__ import annotations
 
 import io
+import shutil
 import tarfile
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -155,38 +157,53 @@ class Engine:
             raise EngineError(f"{cmd[0]} ended without an exit code (the container stopped?)")
         return int(code)
 
-    def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes]) -> None:
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            for name, data in files.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                info.mode = 0o644
-                tar.addfile(info, io.BytesIO(data))
-        try:
-            self._client.containers.get(container_id).put_archive(dest_dir, buf.getvalue())
-        except docker.errors.APIError as exc:
-            raise EngineError(f"cannot copy files into the container: {_first_line(exc)}") from exc
+    def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes | Path]) -> None:
+        """Copy files (bytes, or host paths streamed from disk) into `dest_dir` of the container.
+
+        The archive is spooled to a temporary file, so a TensorFlow wheel of hundreds of MB never
+        sits in memory twice; it also works for remote engines, where bind mounts do not.
+        """
+        with tempfile.TemporaryFile() as spool:
+            with tarfile.open(fileobj=spool, mode="w") as tar:
+                for name, data in files.items():
+                    if isinstance(data, Path):
+                        info = tar.gettarinfo(str(data), arcname=name)
+                        info.uid = info.gid = 0
+                        info.uname = info.gname = ""
+                        with data.open("rb") as handle:
+                            tar.addfile(info, handle)
+                    else:
+                        info = tarfile.TarInfo(name)
+                        info.size = len(data)
+                        info.mode = 0o644
+                        tar.addfile(info, io.BytesIO(data))
+            spool.seek(0)
+            try:
+                self._client.containers.get(container_id).put_archive(dest_dir, spool)
+            except docker.errors.APIError as exc:
+                raise EngineError(f"cannot copy files into the container: {_first_line(exc)}") from exc
 
     def get_files(self, container_id: str, src_dir: str, dest: Path) -> list[Path]:
-        """Copy the regular files of `src_dir` out of the container into `dest`."""
-        try:
-            stream, _ = self._client.containers.get(container_id).get_archive(src_dir)
-        except docker.errors.APIError as exc:
-            raise EngineError(f"cannot copy {src_dir} out of the container: {_first_line(exc)}") from exc
-        buf = io.BytesIO(b"".join(stream))
+        """Copy the regular files of `src_dir` out of the container into `dest` (streamed via disk)."""
         written: list[Path] = []
         dest.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=buf) as tar:
-            for member in tar.getmembers():
-                if not member.isfile():
-                    continue
-                handle = tar.extractfile(member)
-                if handle is None:
-                    continue
-                target = dest / Path(member.name).name
-                target.write_bytes(handle.read())
-                written.append(target)
+        with tempfile.TemporaryFile() as spool:
+            try:
+                stream, _ = self._client.containers.get(container_id).get_archive(src_dir)
+                for chunk in stream:
+                    spool.write(chunk)
+            except docker.errors.APIError as exc:
+                raise EngineError(f"cannot copy {src_dir} out of the container: {_first_line(exc)}") from exc
+            spool.seek(0)
+            with tarfile.open(fileobj=spool) as tar:
+                for member in tar.getmembers():
+                    handle = tar.extractfile(member) if member.isfile() else None
+                    if handle is None:
+                        continue
+                    target = dest / Path(member.name).name
+                    with target.open("wb") as out:
+                        shutil.copyfileobj(handle, out, 1 << 20)
+                    written.append(target)
         return written
 
     def remove(self, container_id: str) -> None:

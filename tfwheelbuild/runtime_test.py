@@ -45,7 +45,7 @@ def run_runtime_test(engine: Engine, wheel: Path, spec: RuntimeTestSpec, log: Bu
     container = engine.start(spec.image, mounts=mounts, labels=labels, env=env)
     try:
         smoke = resources.buildenv("smoke_test.py").read_bytes()
-        engine.put_files(container, "/tfwb", {wheel.name: wheel.read_bytes(), "smoke_test.py": smoke})
+        engine.put_files(container, "/tfwb", {wheel.name: wheel, "smoke_test.py": smoke})
         steps = [
             ["python" + spec.python, "-m", "venv", "/tfwb/venv"],
             ["/tfwb/venv/bin/pip", "install", "--progress-bar", "off", f"/tfwb/{wheel.name}"],

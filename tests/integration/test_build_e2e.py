@@ -145,3 +145,35 @@ def test_2_17_style_builds_the_wheel_target_under_a_project_name(
     with zipfile.ZipFile(wheel) as archive:
         stamp = json.loads(archive.read("tensorflow_aarch64_internal-2.17.0.dist-info/tfwheelbuild.json"))
     assert stamp["build_key"] == manifest["build_key"]
+
+
+def test_repair_command_demands_a_policy_and_fails_when_unmet(first: tuple[CliResult, Path], work_dir: Path,
+                                                              tmp_path: Path) -> None:
+    assert first[0].code == 0
+    wheel = Path(str(first[0].json()["wheel"]))
+    # Built on bookworm (glibc 2.36): the manylinux2014 (glibc 2.17) policy cannot be met.
+    unmet = tfwheelbuild("repair", str(wheel), "--plat", "manylinux2014_aarch64", "--output", str(tmp_path / "a"),
+                         "--work-dir", str(work_dir))
+    assert unmet.code == 17, unmet.stderr[-2000:]
+    assert "auditwheel repair failed" in unmet.stderr and "Traceback" not in unmet.stderr
+    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+    met = tfwheelbuild("repair", str(wheel), "--build-tag", "2", "--output", str(tmp_path / "b"),
+                       "--work-dir", str(work_dir))
+    assert met.code == 0, met.stderr[-2000:]
+    assert [p.name for p in (tmp_path / "b").iterdir()] == [
+        wheel.name.replace("2.16.1-cp311", "2.16.1-2-cp311")]
+
+
+def test_wheel_failing_its_runtime_test_is_quarantined_not_output(fixture_repo: Path, work_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    result = tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo),
+                          "--patches", str(FIXTURE_PATCHES), "--output", str(out), "--work-dir", str(work_dir),
+                          "--test-command", "python -c 'import tensorflow as tf; assert tf.__version__ == \"9\"'")
+    assert result.code == 18, result.stderr[-2000:]
+    assert "runtime test step" in result.stderr and "Traceback" not in result.stderr.split("first error")[0]
+    assert not out.exists() or not any(out.iterdir())
+    log_line = next(ln for ln in result.stderr.splitlines() if ln.strip().startswith("log:"))
+    build_dir = Path(log_line.split("log:", 1)[1].strip()).parent
+    quarantined = [p.name for p in (build_dir / "quarantine").iterdir()]
+    assert len(quarantined) == 1 and quarantined[0].startswith("tensorflow-2.16.1-cp311"), quarantined

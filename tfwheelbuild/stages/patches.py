@@ -7,6 +7,7 @@ a reset and the tree is left exactly as the previous patch left it.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import PatchError
@@ -24,7 +25,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if not patches:
         ctx.log.say("no patches for this release")
         return {"applied": []}
-    files = {f"{i:04d}-{p.name}": p.path.read_bytes() for i, p in enumerate(patches)}
+    files: dict[str, bytes | Path] = {f"{i:04d}-{p.name}": p.path for i, p in enumerate(patches)}
     ctx.engine.put_files(ctx.container, PATCH_DIR, files)
     applied = []
     for (staged, patch) in zip(files, patches, strict=True):
