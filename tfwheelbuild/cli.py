@@ -9,7 +9,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -275,39 +276,53 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
     Example:
       tfwheelbuild test dist/tensorflow-2.16.1-cp311-cp311-manylinux_2_34_aarch64.whl
     """
-    from tfwheelbuild.bootstrap import host_mirror
-    from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.engine import Engine
-    from tfwheelbuild.plan import base_plan, runtime_recipe
+    from tfwheelbuild.plan import runtime_recipe
     from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
-    from tfwheelbuild.stages.images import ensure_base, ensure_image
     from tfwheelbuild.wheelinfo import inspect_wheel
 
     info = inspect_wheel(wheel)
     python = python or _python_from_tags(info.pythons)
-    engine = Engine.connect()
-    log_dir = (work_dir or default_work_root()) / "tests" / f"{time.strftime('%Y%m%d-%H%M%S')}-{info.name}"
-    log = BuildLog(log_dir / "test.log", verbose=verbose)
-    try:
-        base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python),
-                                        python)
-        engine.check_arm64(base_ref)
-        ca = DEFAULT_CA if DEFAULT_CA.is_file() else None
-        tag, _ = ensure_image(engine, log, runtime_recipe(python), base_ref, base_id, ca)
+    with _engine_session(work_dir, "tests", info.name, verbose=verbose) as (engine, log):
+        tag = _arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)
         spec = RuntimeTestSpec(image=tag, python=python, expected_version=expect_version or info.version,
-                               index_url=index_url, test_command=test_command, ca_bundle=ca,
-                               proxy_env=host_proxy_env())
+                               index_url=index_url, test_command=test_command,
+                               ca_bundle=DEFAULT_CA if DEFAULT_CA.is_file() else None, proxy_env=host_proxy_env())
         result = run_runtime_test(engine, wheel, spec, log, labels={})
+    if as_json:
+        click.echo(json.dumps({"status": "passed", "wheel": str(wheel), **result}))
+    else:
+        click.echo(f"passed: {wheel.name} ({json.dumps(result.get('smoke', {}))})")
+
+
+@contextmanager
+def _engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool) -> Iterator[tuple[Any, Any]]:
+    """An engine and a log for a single-stage command; containers removed, log path on errors."""
+    from tfwheelbuild.buildlog import BuildLog
+    from tfwheelbuild.engine import Engine
+
+    engine = Engine.connect()
+    log_dir = (work_dir or default_work_root()) / kind / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+    log = BuildLog(log_dir / f"{kind}.log", verbose=verbose)
+    try:
+        yield engine, log
     except TfwbError as exc:
         exc.log_path = str(log.path)  # type: ignore[attr-defined]
         raise
     finally:
         engine.remove_all()
         log.close()
-    if as_json:
-        click.echo(json.dumps({"status": "passed", "wheel": str(wheel), **result}))
-    else:
-        click.echo(f"passed: {wheel.name} ({json.dumps(result.get('smoke', {}))})")
+
+
+def _arm64_image(engine: Any, log: Any, recipe: Any, *, base_image: str, mirror: str, python: str) -> str:
+    """Base (pulled or bootstrapped), proven to run arm64, then `recipe` on top of it; its tag."""
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.plan import base_plan
+    from tfwheelbuild.stages.images import ensure_base, ensure_image
+
+    base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python), python)
+    engine.check_arm64(base_ref)
+    tag, _ = ensure_image(engine, log, recipe, base_ref, base_id, DEFAULT_CA if DEFAULT_CA.is_file() else None)
+    return str(tag)
 
 
 def _python_from_tags(pythons: tuple[str, ...]) -> str:
@@ -387,13 +402,9 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
     Example:
       tfwheelbuild repair tensorflow-2.16.1-cp311-cp311-linux_aarch64.whl --plat manylinux_2_34_aarch64
     """
-    from tfwheelbuild.bootstrap import host_mirror
-    from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.engine import Engine
     from tfwheelbuild.manifest import atomic_copy, check_writable
-    from tfwheelbuild.plan import OUT, RepairPlan, base_plan, builder_recipe
+    from tfwheelbuild.plan import OUT, RepairPlan, builder_python, builder_recipe
     from tfwheelbuild.recipes import load_recipes, release_of
-    from tfwheelbuild.stages.images import ensure_base, ensure_image
     from tfwheelbuild.stages.repair import repair_in_container
     from tfwheelbuild.wheelinfo import inspect_wheel
 
@@ -402,24 +413,15 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
     python = _python_from_tags(info.pythons)
     recipes = load_recipes()
     recipe = recipes.get(release_of(info.version)) or recipes[max(recipes, key=lambda r: tuple(map(int, r.split("."))))]
-    engine = Engine.connect()
-    log_dir = (work_dir or default_work_root()) / "repairs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{info.name}"
-    log = BuildLog(log_dir / "repair.log", verbose=verbose)
-    try:
-        base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python), python)
-        ca = DEFAULT_CA if DEFAULT_CA.is_file() else None
-        tag, _ = ensure_image(engine, log, builder_recipe(python, recipe.build_pip), base_ref, base_id, ca)
+    with _engine_session(work_dir, "repairs", info.name, verbose=verbose) as (engine, log):
+        tag = _arm64_image(engine, log, builder_recipe(builder_python(recipe, python), recipe.build_pip),
+                           base_image=base_image,
+                           mirror=mirror, python=python)
         container = engine.start(tag, mounts=[], labels={})
         engine.exec(container, ["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired"], sink=log.line)
         engine.put_files(container, f"{OUT}/raw", {wheel.name: wheel})
         repaired = repair_in_container(engine, container, f"{OUT}/raw/{wheel.name}",
                                        RepairPlan(plat=plat, exclude=exclude, build_tag=build_tag), log,
-                                       log_dir / "staging")
+                                       log.path.parent / "staging")
         atomic_copy(repaired.path, output / repaired.path.name)
-    except TfwbError as exc:
-        exc.log_path = str(log.path)  # type: ignore[attr-defined]
-        raise
-    finally:
-        engine.remove_all()
-        log.close()
     click.echo(f"repaired: {output / repaired.path.name} (grafted: {', '.join(repaired.grafted) or 'nothing'})")

@@ -205,10 +205,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
               engine_cpus: int, engine_mem: int) -> BuildPlan:
     py = opts.python
     base = base_plan(opts.base_image, opts.mirror, py)
-    # With hermetic Python, Bazel brings the wheel's interpreter and the builder's Python only runs
-    # configure.py: the distribution's default ("3") serves every Python, so one builder serves all.
-    builder_python = "3" if recipe.python_env else py
-    builder = builder_recipe(builder_python, recipe.build_pip, distro_bazel=opts.distro_bazel,
+    builder = builder_recipe(builder_python(recipe, py), recipe.build_pip, distro_bazel=opts.distro_bazel,
                              index_url=opts.index_url)
     runtime = runtime_recipe(py)
 
@@ -277,6 +274,12 @@ def base_plan(base_image: str, mirror: str, python: str) -> BasePlan:
     return BasePlan(image=base_image or DEFAULT_BASE_IMAGE,
                     bootstrap_suite=DEBIAN_SUITE_FOR_PYTHON.get(python, ""), mirror=mirror,
                     user_chosen=bool(base_image))
+
+
+def builder_python(recipe: Recipe, python: str) -> str:
+    """With hermetic Python, Bazel brings the wheel's interpreter and the builder's Python only runs
+    configure.py: the distribution's default ("3") serves every Python, so one builder serves all."""
+    return "3" if recipe.python_env else python
 
 
 def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: bool | None = None,

@@ -228,3 +228,11 @@ def test_mirror_name_differs_per_source() -> None:
 
 def test_explicit_ref_wins() -> None:
     assert _plan("2.16.1", "3.11", ref="refs/heads/r2.16").source.ref == "refs/heads/r2.16"
+
+
+def test_hermetic_releases_share_one_builder_python_and_host_python_releases_do_not() -> None:
+    assert dict(_plan("2.16.1", "3.11").builder.values)["PY"] == "3"
+    assert dict(_plan("2.16.1", "3.12").builder.values)["PY"] == "3"
+    assert dict(_plan("2.13.0", "3.11").builder.values)["PY"] == "3.11"
+    # The runtime image always has the wheel's own Python.
+    assert dict(_plan("2.16.1", "3.12").runtime.values)["PY"] == "3.12"
