@@ -236,3 +236,31 @@ def test_hermetic_releases_share_one_builder_python_and_host_python_releases_do_
     assert dict(_plan("2.13.0", "3.11").builder.values)["PY"] == "3.11"
     # The runtime image always has the wheel's own Python.
     assert dict(_plan("2.16.1", "3.12").runtime.values)["PY"] == "3.12"
+
+
+@pytest.mark.parametrize("release", [f"2.{m}" for m in range(10, 22)])
+def test_every_release_plans_like_its_official_commands(release: str) -> None:
+    recipe = recipe_for(release)
+    py = "3.10" if "3.10" in recipe.pythons else recipe.pythons[-1]
+    plan = _plan(f"{release}.0", py)
+    repo_env = _repo_env(plan)
+    minor = int(release.split(".")[1])
+    if minor <= 16:
+        assert plan.compile.target == "//tensorflow/tools/pip_package:build_pip_package"
+        assert "--project_name" in plan.compile.package_cmd and "WHEEL_NAME" not in repo_env
+    else:
+        assert plan.compile.target == "//tensorflow/tools/pip_package:wheel"
+        assert repo_env["WHEEL_NAME"] == "tensorflow"
+    if minor <= 13:
+        assert not {"TF_PYTHON_VERSION", "HERMETIC_PYTHON_VERSION"} & set(repo_env)
+    elif minor <= 16:
+        assert repo_env["TF_PYTHON_VERSION"] == py and "HERMETIC_PYTHON_VERSION" not in repo_env
+    else:
+        assert repo_env["HERMETIC_PYTHON_VERSION"] == py
+    assert ("USE_PYWRAP_RULES" in repo_env) == (minor >= 20)
+    assert ("ML_WHEEL_TYPE" in repo_env) == (minor >= 20)
+    env = dict(plan.configure_env)
+    assert env["TF_NEED_CUDA"] == "0" and env["TF_NEED_ROCM"] == "0" and env["PYTHON_BIN_PATH"]
+    assert "--config=mkl_aarch64_threadpool" in plan.compile.bazel_build
+    text = "\n".join(plan.describe())
+    assert plan.compile.target in text and f"TensorFlow {release}.0 for Python {py}" in text
