@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,12 +15,10 @@ from typing import Any, TypeVar
 import click
 
 from tfwheelbuild import __version__
-from tfwheelbuild.errors import SourceError, TfwbError, UsageError
+from tfwheelbuild.errors import TfwbError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CA = Path("/etc/ssl/certs/ca-certificates.crt")
-BAZEL_VARS = ("BAZELISK_BASE_URL", "USE_BAZEL_VERSION")
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 
 
 def default_work_root() -> Path:
@@ -42,9 +37,12 @@ def handle_errors(func: F) -> F:
             click.echo(f"error: {exc.message}", err=True)
             if exc.remedy:
                 click.echo(f"  fix: {exc.remedy}", err=True)
-            log_path = getattr(exc, "log_path", None)
-            if log_path:
-                click.echo(f"  log: {log_path}", err=True)
+            if exc.log_path:
+                click.echo(f"  log: {exc.log_path}", err=True)
+            if exc.details:
+                click.echo("---- first error in the log ----", err=True)
+                for line in exc.details:
+                    click.echo(f"  {line}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
@@ -72,35 +70,6 @@ def parse_pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ..
             raise UsageError(f"{what} takes KEY=VALUE, got {item!r}")
         pairs.append((key, value))
     return tuple(pairs)
-
-
-def host_proxy_env() -> tuple[tuple[str, str], ...]:
-    return tuple((k, os.environ[k]) for k in PROXY_VARS if os.environ.get(k))
-
-
-def check_tag(source: str, ref: str) -> str:
-    """Fail in a second, not after the image builds, when the tag or the source is wrong."""
-    if shutil.which("git") is None:
-        return ""
-    local = Path(source.removeprefix("file://"))
-    is_local = "://" not in source.replace("file://", "") and not source.startswith("git@")
-    if is_local and not local.exists():
-        raise SourceError(f"source {source} does not exist")
-    full = ref if ref.startswith("refs/") else f"refs/tags/{ref}"
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    try:
-        result = subprocess.run(["git", "ls-remote", source, full, full + "^{}"], capture_output=True,
-                                text=True, timeout=60, env=env, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise SourceError(f"source {source} did not answer within 60 s") from exc
-    if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
-        raise SourceError(f"cannot read source {source}: {detail}")
-    lines = [ln.split() for ln in result.stdout.splitlines() if ln.strip()]
-    if not lines:
-        raise SourceError(f"tag {ref} does not exist in {source}")
-    peeled = [sha for sha, name in lines if name.endswith("^{}")]
-    return (peeled or [lines[0][0]])[0]
 
 
 @main.command()
@@ -147,7 +116,9 @@ def build(**kw: Any) -> None:
     """
     from tfwheelbuild.bootstrap import host_mirror
     from tfwheelbuild.patchset import find_patches
+    from tfwheelbuild.pipeline import run_build
     from tfwheelbuild.plan import BuildOptions, make_plan
+    from tfwheelbuild.preflight import check_tag, host_bazel_env, host_proxy_env
     from tfwheelbuild.recipes import check_python, recipe_for
 
     recipe = recipe_for(kw["tf_version"], overrides_file=kw["recipe_file"])
@@ -162,7 +133,7 @@ def build(**kw: Any) -> None:
         project_name=kw["project_name"], build_tag=kw["build_tag"], index_url=kw["index_url"],
         test_command=kw["test_command"], bazel_args=tuple(kw["bazel_args"]),
         ca_bundle=DEFAULT_CA if DEFAULT_CA.is_file() else None, proxy_env=host_proxy_env(),
-        bazel_env=tuple((k, os.environ[k]) for k in BAZEL_VARS if os.environ.get(k)),
+        bazel_env=host_bazel_env(),
     )
     patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
     if kw["dry_run"]:
@@ -175,83 +146,13 @@ def build(**kw: Any) -> None:
 
     check_writable(opts.output)
     commit = check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
-    _run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
-               verbose=kw["verbose"], as_json=kw["as_json"])
-
-
-def _already_built(plan: Any, engine: Any, commit: str) -> tuple[Path, str] | None:
-    """A wheel in the output dir whose manifest carries this build's key: local lookups only."""
-    from tfwheelbuild.key import build_key
-    from tfwheelbuild.stages.images import lookup_builder_id
-    from tfwheelbuild.wheelinfo import inspect_wheel
-
-    if not commit or not plan.output.is_dir():
-        return None
-    builder_id = lookup_builder_id(engine, plan.base, plan.builder, plan.test.ca_bundle)
-    if builder_id is None:
-        return None
-    key = build_key(plan, commit, builder_id)
-    for manifest_path in sorted(plan.output.glob("*.manifest.json")):
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
-            continue
-        if manifest.get("build_key") != key:
-            continue
-        wheel = plan.output / manifest_path.name.removesuffix(".manifest.json")
-        expected = manifest.get("wheel", {}).get("sha256")
-        if wheel.is_file() and inspect_wheel(wheel).sha256 == expected:
-            return wheel, key
-    return None
-
-
-def _run_build(opts: Any, recipe: Any, patches: Any, *, commit: str, force: bool, quiet: bool, verbose: bool,
-               as_json: bool) -> None:
-    from tfwheelbuild.buildlog import BuildLog, first_error_block
-    from tfwheelbuild.context import BuildContext
-    from tfwheelbuild.engine import Engine
-    from tfwheelbuild.pipeline import run_pipeline
-    from tfwheelbuild.plan import make_plan
-
-    started = time.monotonic()
-    engine = Engine.connect()
-    info = engine.info()
-    plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes)
-    done = None if force else _already_built(plan, engine, commit)
-    if done is not None:
-        wheel, key = done
-        if as_json:
-            click.echo(json.dumps({"status": "skipped", "wheel": str(wheel), "build_key": key,
-                                   "manifest": f"{wheel}.manifest.json",
-                                   "seconds": round(time.monotonic() - started, 2)}))
-        else:
-            click.echo(f"up to date: {wheel} already has build key {key[:16]} (use --force to rebuild)")
-        return
-    build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-tf{opts.tf_version}-py{opts.python}-{secrets.token_hex(2)}"
-    build_dir = opts.work_root / "builds" / build_id
-    log = BuildLog(build_dir / "build.log", verbose=verbose, quiet=quiet)
-    log.say(f"tfwheelbuild {__version__}: TensorFlow {opts.tf_version} for Python {opts.python} "
-            f"on a {info.arch} engine ({'native arm64' if info.native_arm64 else 'arm64 emulated'}); "
-            f"log: {log.path}")
-    ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id)
-    try:
-        results = run_pipeline(ctx)
-    except TfwbError as exc:
-        exc.log_path = str(log.path)  # type: ignore[attr-defined]
-        block = first_error_block(log.stage_lines())
-        if block and not quiet:
-            click.echo("---- first error in the log ----", err=True)
-            for line in block:
-                click.echo(f"  {line}", err=True)
-        raise
-    finally:
-        log.close()
-    summary = {"status": "built", "wheel": ctx.facts["output"]["wheel"], "build_key": ctx.build_key,
-               "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
-               "seconds": round(time.monotonic() - started, 1),
-               "stages": {r.name: round(r.seconds, 1) for r in results}}
-    if as_json:
+    summary = run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
+                        verbose=kw["verbose"])
+    if kw["as_json"]:
         click.echo(json.dumps(summary))
+    elif summary["status"] == "skipped":
+        click.echo(f"up to date: {summary['wheel']} already has build key {str(summary['build_key'])[:16]} "
+                   "(use --force to rebuild)")
     else:
         click.echo(f"built {summary['wheel']} in {summary['seconds']} s")
 
@@ -277,6 +178,7 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
       tfwheelbuild test dist/tensorflow-2.16.1-cp311-cp311-manylinux_2_34_aarch64.whl
     """
     from tfwheelbuild.plan import runtime_recipe
+    from tfwheelbuild.preflight import host_proxy_env
     from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
     from tfwheelbuild.wheelinfo import inspect_wheel
 
@@ -306,7 +208,7 @@ def _engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: boo
     try:
         yield engine, log
     except TfwbError as exc:
-        exc.log_path = str(log.path)  # type: ignore[attr-defined]
+        exc.log_path = str(log.path)
         raise
     finally:
         engine.remove_all()

@@ -18,6 +18,8 @@ class TfwbError(Exception):
         self.message = message
         if remedy is not None:
             self.remedy = remedy
+        self.log_path = ""  # set by whoever wrote a log for the failed work
+        self.details: list[str] = []  # the first error block of that log
 
 
 class UsageError(TfwbError):

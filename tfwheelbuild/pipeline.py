@@ -6,6 +6,7 @@ records facts for the manifest, and removes every container the run started, how
 
 from __future__ import annotations
 
+import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -13,8 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType, ModuleType
 
+from tfwheelbuild import __version__
+from tfwheelbuild.buildlog import BuildLog, first_error_block
 from tfwheelbuild.context import BuildContext
+from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import Interrupted, TfwbError
+from tfwheelbuild.plan import BuildOptions, PatchFile, make_plan
+from tfwheelbuild.preflight import find_built
+from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.stages import (
     compile,
     configure,
@@ -97,4 +104,35 @@ def _signals_raise_interrupted() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-__all__ = ["STAGES", "StageResult", "TfwbError", "run_pipeline"]
+def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...], *, commit: str, force: bool,
+              quiet: bool = False, verbose: bool = False) -> dict[str, object]:
+    """Plan against the engine's size, skip when the build key is already built, else run the stages."""
+    started = time.monotonic()
+    engine = Engine.connect()
+    info = engine.info()
+    plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes)
+    done = None if force else find_built(plan, engine, commit)
+    if done is not None:
+        wheel, key = done
+        return {"status": "skipped", "wheel": str(wheel), "build_key": key, "manifest": f"{wheel}.manifest.json",
+                "seconds": round(time.monotonic() - started, 2)}
+    build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-tf{opts.tf_version}-py{opts.python}-{secrets.token_hex(2)}"
+    build_dir = opts.work_root / "builds" / build_id
+    log = BuildLog(build_dir / "build.log", verbose=verbose, quiet=quiet)
+    log.say(f"tfwheelbuild {__version__}: TensorFlow {opts.tf_version} for Python {opts.python} "
+            f"on a {info.arch} engine ({'native arm64' if info.native_arm64 else 'arm64 emulated'}); "
+            f"log: {log.path}")
+    ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id)
+    try:
+        results = run_pipeline(ctx)
+    except TfwbError as exc:
+        exc.log_path = str(log.path)
+        exc.details = first_error_block(log.stage_lines())
+        raise
+    finally:
+        log.close()
+    return {"status": "built", "wheel": ctx.facts["output"]["wheel"], "build_key": ctx.build_key,
+            "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
+            "seconds": round(time.monotonic() - started, 1),
+            "stages": {r.name: round(r.seconds, 1) for r in results}}
+

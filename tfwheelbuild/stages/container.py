@@ -14,10 +14,6 @@ from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, CACHE, ORIGIN, OUT, P
 NAME = "container"
 
 
-def cache_volume(ctx: BuildContext) -> str:
-    return f"tfwb-bazel-{ctx.builder_id.removeprefix('sha256:')[:16]}"
-
-
 def run(ctx: BuildContext) -> dict[str, object]:
     mounts = []
     labels = {"org.tfwheelbuild.build": ctx.build_id}
