@@ -138,7 +138,9 @@ def build(**kw: Any) -> None:
     patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
     if kw["dry_run"]:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        plan = make_plan(opts, recipe, patches=patches, engine_cpus=os.cpu_count() or 1, engine_mem=mem)
+        emulated = os.uname().machine not in ("aarch64", "arm64")
+        plan = make_plan(opts, recipe, patches=patches, engine_cpus=os.cpu_count() or 1, engine_mem=mem,
+                         engine_emulated=emulated)
         for line in plan.describe():
             click.echo(line)
         return

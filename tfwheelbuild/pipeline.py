@@ -110,7 +110,8 @@ def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...]
     started = time.monotonic()
     engine = Engine.connect()
     info = engine.info()
-    plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes)
+    plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes,
+                     engine_emulated=not info.native_arm64)
     done = None if force else find_built(plan, engine, commit)
     if done is not None:
         wheel, key = done

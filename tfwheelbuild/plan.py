@@ -32,6 +32,9 @@ CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mount
 DEBIAN_SUITE_FOR_PYTHON = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
 DEFAULT_BASE_IMAGE = "ubuntu:22.04"
 GIB = 1024**3
+# Under qemu, JIT-compiling Bazel's own JVM with C2 costs more than it saves: C1 alone halves a warm
+# build's Bazel overhead (measured 68 s -> 37 s on the fixture). Natively, C2 pays off on TF's graph.
+EMULATED_JVM = ("--host_jvm_args=-XX:TieredStopAtLevel=1",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,7 +205,7 @@ def wheel_distribution_name(project_name: str) -> str:
 
 
 def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, ...],
-              engine_cpus: int, engine_mem: int) -> BuildPlan:
+              engine_cpus: int, engine_mem: int, engine_emulated: bool = False) -> BuildPlan:
     py = opts.python
     base = base_plan(opts.base_image, opts.mirror, py)
     builder = builder_recipe(builder_python(recipe, py), recipe.build_pip, distro_bazel=opts.distro_bazel,
@@ -254,7 +257,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
                        f"mkdir -p {OUT}/raw && cp bazel-bin/tensorflow/tools/pip_package/wheel_house/*.whl "
                        f"{OUT}/raw/")
     compile_plan = CompilePlan(
-        bazel_startup=(f"--output_user_root={CACHE}/bazel/root",),
+        bazel_startup=(f"--output_user_root={CACHE}/bazel/root", *(EMULATED_JVM if engine_emulated else ())),
         bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,
         env=(*opts.bazel_env, *opts.proxy_env), jobs=jobs, ram_mb=ram_mb,
     )

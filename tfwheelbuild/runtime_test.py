@@ -46,9 +46,11 @@ def run_runtime_test(engine: Engine, wheel: Path, spec: RuntimeTestSpec, log: Bu
     try:
         smoke = resources.buildenv("smoke_test.py").read_bytes()
         engine.put_files(container, "/tfwb", {wheel.name: wheel, "smoke_test.py": smoke})
+        # --no-compile: byte-compiling numpy (or TF) under qemu costs more than the whole smoke test,
+        # and this venv is thrown away afterwards.
         steps = [
             ["python" + spec.python, "-m", "venv", "/tfwb/venv"],
-            ["/tfwb/venv/bin/pip", "install", "--progress-bar", "off", f"/tfwb/{wheel.name}"],
+            ["/tfwb/venv/bin/pip", "install", "--no-compile", "--progress-bar", "off", f"/tfwb/{wheel.name}"],
             ["/tfwb/venv/bin/python", "/tfwb/smoke_test.py", spec.expected_version],
         ]
         if spec.test_command:

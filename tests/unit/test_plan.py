@@ -264,3 +264,12 @@ def test_every_release_plans_like_its_official_commands(release: str) -> None:
     assert "--config=mkl_aarch64_threadpool" in plan.compile.bazel_build
     text = "\n".join(plan.describe())
     assert plan.compile.target in text and f"TensorFlow {release}.0 for Python {py}" in text
+
+
+def test_emulated_engines_get_a_c1_only_bazel_jvm_and_native_ones_do_not() -> None:
+    opts = BuildOptions(tf_version="2.16.1", python="3.11")
+    emulated = make_plan(opts, recipe_for("2.16.1"), patches=(), engine_cpus=2, engine_mem=MEM_16G,
+                         engine_emulated=True)
+    native = make_plan(opts, recipe_for("2.16.1"), patches=(), engine_cpus=2, engine_mem=MEM_16G)
+    assert "--host_jvm_args=-XX:TieredStopAtLevel=1" in emulated.compile.bazel_startup
+    assert not any(a.startswith("--host_jvm_args") for a in native.compile.bazel_startup)
