@@ -76,6 +76,7 @@ def test_identical_second_build_reuses_images_and_bazel_caches(
     assert "builder image" in log and "is up to date (reused)" in log
     manifest = json.loads(Path(str(again.json()["manifest"])).read_text())
     cache = manifest["bazel"]["cache"]
+    assert cache, "Bazel's process summary line was not found in the build output"
     # Nothing compiled again: every action came from Bazel's caches (or was internal).
     executed = {k: v for k, v in cache.items() if k not in ("internal", "disk cache hit", "remote cache hit")
                 and "processes" not in k}

@@ -143,3 +143,16 @@ def test_bazel_process_summary_is_parsed(line: str, expected: dict[str, int]) ->
     from tfwheelbuild.stages.compile import _cache_summary
 
     assert _cache_summary(line) == expected
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    (["INFO: Elapsed time: 9.1s", "INFO: 1 process: 1 internal.", "INFO: Build completed"],
+     "INFO: 1 process: 1 internal."),
+    (["INFO: 3 processes: 1 internal, 2 linux-sandbox.", "INFO: 21 processes: 21 disk cache hit."],
+     "INFO: 21 processes: 21 disk cache hit."),
+    (["INFO: Build completed successfully, 1 total action"], ""),
+])
+def test_the_last_process_summary_line_is_found(output: list[str], expected: str) -> None:
+    from tfwheelbuild.stages.compile import process_summary
+
+    assert process_summary(output) == expected

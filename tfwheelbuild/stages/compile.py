@@ -16,6 +16,7 @@ from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, SRC
 NAME = "compile"
 OOM_PATTERNS = ("Killed signal terminated program", "exit code 137", "Killed")
 BAZEL_VERSION_EXIT = 15
+PROCESS_LINE = re.compile(r"\b\d+ process(?:es)?: ")
 
 
 def run(ctx: BuildContext) -> dict[str, object]:
@@ -46,7 +47,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
     output = ctx.log.since(start)
     if code != 0:
         raise _classify(code, output)
-    processes = next((ln for ln in reversed(output) if re.search(r"\d+ processes?: ", ln)), "")
+    processes = process_summary(output)
     code = ctx.run(list(plan.package_cmd), workdir=SRC)
     if code != 0:
         raise CompileError(f"packaging the wheel failed (exit {code}): "
@@ -54,6 +55,11 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes)}
+
+
+def process_summary(output: list[str]) -> str:
+    """Bazel's last 'N process(es): ...' line of a build, or ''."""
+    return next((ln for ln in reversed(output) if PROCESS_LINE.search(ln)), "")
 
 
 def _cache_summary(line: str) -> dict[str, int]:
