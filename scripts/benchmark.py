@@ -156,7 +156,7 @@ def write_report(path: Path, units: int, rows: list[tuple[str, float, str]], t_c
         "| target | measured | goal | met |",
         "|---|---:|---:|:-:|",
         f"| P1 no-op build | {t_noop:.2f} s | ≤ 2 s, zero containers | {'yes' if t_noop <= 2 else 'no'} |",
-        f"| P2 warm forced rebuild / cold | {t_warm / t_cold:.2f} | ≤ 0.20 | "
+        f"| P2 warm forced rebuild / cold | {t_warm / t_cold:.3f} | ≤ 0.20 | "
         f"{'yes' if t_warm / t_cold <= 0.2 else 'no'} |",
         f"| P3 plain Dockerfile / tfwheelbuild after a patch change | {t_naive / t_patch:.1f}× | ≥ 3× | "
         f"{'yes' if t_naive / t_patch >= 3 else 'no'} |",
