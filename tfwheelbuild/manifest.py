@@ -12,12 +12,20 @@ from typing import Any
 from tfwheelbuild.errors import OutputError
 
 
+def _umask_mode() -> int:
+    """The mode a plainly created file gets; mkstemp's 0600 would hide wheels from the index server."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -30,6 +38,7 @@ def atomic_copy(src: Path, dest: Path) -> None:
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
         os.close(fd)
         shutil.copyfile(src, tmp)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, dest)
     except OSError as exc:
         raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc

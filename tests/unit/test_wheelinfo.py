@@ -128,3 +128,22 @@ def test_set_build_tag_on_a_broken_wheel(tmp_path: Path) -> None:
     path.write_bytes(b"not a zip")
     with pytest.raises(WheelInputError, match="cannot set build tag '7'"):
         set_build_tag(path, "7")
+
+
+def test_output_files_get_the_umask_mode_not_mkstemps_0600(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from tfwheelbuild.manifest import atomic_copy, write_manifest
+
+    src = tmp_path / "src.whl"
+    src.write_bytes(b"wheel")
+    old = os.umask(0o022)
+    try:
+        atomic_copy(src, tmp_path / "out" / "x.whl")
+        write_manifest(tmp_path / "out" / "x.whl.manifest.json", {"a": 1})
+    finally:
+        os.umask(old)
+    for name in ("x.whl", "x.whl.manifest.json"):
+        assert stat.S_IMODE((tmp_path / "out" / name).stat().st_mode) == 0o644
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.whl", "x.whl.manifest.json"]
