@@ -24,12 +24,9 @@ def run(ctx: BuildContext) -> dict[str, object]:
     env = dict(plan.env)
     if ctx.plan.test.ca_bundle is not None and ctx.plan.test.ca_bundle.is_file():
         env["SSL_CERT_FILE"] = CA_IN_CONTAINER
-    resolve: list[str] = []
-    ctx.log.command(["bazel", "--tfwb-resolve"], "builder")
-    code = ctx.engine.exec(ctx.container, ["bazel", "--tfwb-resolve"], sink=resolve.append, workdir=SRC,
-                           env=env)
-    for line in resolve:
-        ctx.log.line(line)
+    start = ctx.log.mark()
+    code = ctx.run(["bazel", "--tfwb-resolve"], workdir=SRC, env=env)
+    resolve = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
     if code != 0:
         raise BazelVersionError(resolve[-1] if resolve else "cannot resolve a Bazel for this checkout")
     ctx.bazel_version = resolve[-1].split()[0]

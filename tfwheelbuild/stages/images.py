@@ -20,8 +20,6 @@ NAME = "images"
 
 def run(ctx: BuildContext) -> dict[str, object]:
     base_ref, ctx.base_id = ensure_base(ctx.engine, ctx.log, ctx.plan.base, ctx.plan.python)
-    if base_ref != ctx.plan.base.image:
-        ctx.facts["base_fallback"] = base_ref
     ctx.engine.check_arm64(base_ref)
     ca = ctx.plan.test.ca_bundle
     ctx.builder_tag, ctx.builder_id = ensure_image(ctx.engine, ctx.log, ctx.plan.builder, base_ref,

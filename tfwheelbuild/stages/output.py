@@ -42,7 +42,7 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "bazel": {"version": ctx.bazel_version,
                   "argv": ctx.facts.get("compile", {}).get("argv", []),
                   "cache": ctx.facts.get("compile", {}).get("cache", {})},
-        "images": {"base": ctx.facts.get("base_fallback") or plan.base.image, "base_id": ctx.base_id,
+        "images": {"base": ctx.facts.get("images", {}).get("base", plan.base.image), "base_id": ctx.base_id,
                    "builder": ctx.builder_tag, "builder_id": ctx.builder_id,
                    "runtime": ctx.runtime_tag, "runtime_id": ctx.runtime_id},
         "repair": {"plat_requested": plan.repair.plat or "auto",

@@ -29,14 +29,9 @@ def run(ctx: BuildContext) -> dict[str, object]:
         f"git -C {SRC} checkout -q --detach {ref}\n"
         f"git -C {SRC} rev-parse HEAD\n"
     )
-    lines: list[str] = []
-
-    def sink(line: str) -> None:
-        lines.append(line)
-        ctx.log.line(line)
-
-    ctx.log.command(["sh", "-c", script], "builder")
-    code = ctx.engine.exec(ctx.container, ["sh", "-c", script], sink=sink, env=GIT_ENV)
+    start = ctx.log.mark()
+    code = ctx.run(["sh", "-c", script], env=GIT_ENV)
+    lines = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
     if code != 0:
         text = " ".join(lines)
         if "couldn't find remote ref" in text or "not our ref" in text:
