@@ -82,6 +82,28 @@ class OutputError(TfwbError):
     remedy = "choose an --output directory you can write to"
 
 
+class ConfigError(TfwbError):
+    exit_code = 21
+    remedy = "fix the config file (tfwheelbuild.toml or [tool.tfwheelbuild] in pyproject.toml); see README's configuration reference"
+
+
+class PublishError(TfwbError):
+    """The index could not take the upload (unreachable, refused, server error)."""
+
+    exit_code = 22
+    remedy = "check --index (URL or directory) and that the server is up; nothing was half-uploaded"
+
+
+class CredentialsError(TfwbError):
+    exit_code = 23
+    remedy = "set TWINE_USERNAME/TWINE_PASSWORD, a keyring entry or ~/.pypirc for this index"
+
+
+class VersionConflictError(TfwbError):
+    exit_code = 24
+    remedy = "the index already has a different file under this name; add --build-tag N or a local version"
+
+
 class EngineUnavailableError(TfwbError):
     exit_code = 30
     remedy = "start Docker (scripts/setup-host.sh does it on Debian/Ubuntu) or set DOCKER_HOST"
