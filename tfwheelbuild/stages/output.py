@@ -35,6 +35,7 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "build_id": ctx.build_id,
         "build_key": ctx.build_key,
         "tensorflow": plan.tf_version,
+        "version": plan.wheel_version,
         "python": plan.python,
         "source": {"url": plan.source.url, "ref": plan.source.ref, "commit": ctx.commit},
         "configure": dict(plan.configure_env),

@@ -17,7 +17,7 @@ NAME = "test"
 def run(ctx: BuildContext) -> dict[str, object]:
     assert ctx.wheel is not None, "the repair stage stages the wheel"
     plan = ctx.plan
-    spec = RuntimeTestSpec(image=ctx.runtime_tag, python=plan.python, expected_version=plan.tf_version,
+    spec = RuntimeTestSpec(image=ctx.runtime_tag, python=plan.python, expected_version=plan.wheel_version,
                            index_url=plan.test.index_url, test_command=plan.test.test_command,
                            ca_bundle=plan.test.ca_bundle, proxy_env=plan.test.proxy_env)
     try:
