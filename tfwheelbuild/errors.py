@@ -84,7 +84,7 @@ class OutputError(TfwbError):
 
 class ConfigError(TfwbError):
     exit_code = 21
-    remedy = "fix the config file (tfwheelbuild.toml or [tool.tfwheelbuild] in pyproject.toml); see README's configuration reference"
+    remedy = "fix tfwheelbuild.toml (or [tool.tfwheelbuild] in pyproject.toml); README lists every key"
 
 
 class PublishError(TfwbError):
