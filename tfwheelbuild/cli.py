@@ -1,54 +1,29 @@
-"""Command line: parse, call, and map every TfwbError to one clear line and its exit code."""
+"""Command line: parse, call, and map every TfwbError to one clear line and its exit code.
+
+Build, test, repair, base images and recipes live here; publishing and nightly jobs in
+cli_nightly.py; what both need (the error edge, engine sessions) in cliutil.py.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from tfwheelbuild import __version__
-from tfwheelbuild.errors import TfwbError, UsageError
-
-F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_CA = Path("/etc/ssl/certs/ca-certificates.crt")
-
-
-def default_work_root() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "tfwheelbuild"
-
-
-def handle_errors(func: F) -> F:
-    """The one place errors are caught: message, remedy, log path, exit code; no traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except TfwbError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.remedy:
-                click.echo(f"  fix: {exc.remedy}", err=True)
-            if exc.log_path:
-                click.echo(f"  log: {exc.log_path}", err=True)
-            if exc.details:
-                click.echo("---- first error in the log ----", err=True)
-                for line in exc.details:
-                    click.echo(f"  {line}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
+from tfwheelbuild.cliutil import (
+    arm64_image,
+    default_work_root,
+    engine_session,
+    handle_errors,
+    host_ca,
+    python_from_tags,
+    resolve_settings,
+    settings_options,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -62,44 +37,18 @@ def main() -> None:
     """
 
 
-def parse_pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{what} takes KEY=VALUE, got {item!r}")
-        pairs.append((key, value))
-    return tuple(pairs)
-
-
 @main.command()
 @click.option("--tf", "tf_version", required=True, help="TensorFlow release, e.g. 2.16.1 (tag v2.16.1).")
 @click.option("--py", "python", required=True, help="Python version of the wheel, e.g. 3.11.")
-@click.option("--source", default="https://github.com/tensorflow/tensorflow.git", show_default=True,
-              help="Git URL, local path or file:// URL of the TensorFlow source.")
-@click.option("--ref", default="", help="Git ref to build instead of tag v<tf>.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("dist"), show_default=True)
-@click.option("--base-image", default="", help="arm64 base image [default: ubuntu:22.04, falling back "
-              "to a debootstrapped Debian base when no registry answers].")
-@click.option("--mirror", default="", help="apt mirror for the debootstrap fallback [default: the host's].")
-@click.option("--configure", "configure", multiple=True, metavar="KEY=VALUE",
-              help="Answer for configure.py (repeatable), e.g. TF_NEED_CLANG=1.")
-@click.option("--patches", "patch_dirs", multiple=True, type=click.Path(path_type=Path),
-              help="Extra patch series dir (repeatable), applied after the tool's own.")
-@click.option("--no-default-patches", is_flag=True, help="Skip the tool's patches/<minor>/series.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Bazel --jobs [default: from engine CPUs/RAM].")
-@click.option("--ram-mb", type=click.IntRange(min=512), help="Bazel --local_ram_resources in MB.")
-@click.option("--plat", default="", help="Demand this manylinux policy, e.g. manylinux_2_34_aarch64.")
-@click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable).")
-@click.option("--project-name", default="", help="Distribution name, e.g. tensorflow-aarch64-internal.")
-@click.option("--build-tag", default="", help="Wheel build tag, e.g. 1.")
-@click.option("--index-url", default="", help="Package index for test dependencies [default: pip's].")
-@click.option("--test-command", default="", help="Extra command run in the test venv.")
-@click.option("--bazel-arg", "bazel_args", multiple=True, help="Extra bazel build argument (repeatable).")
+@settings_options
+@click.option("--publish", "do_publish", is_flag=True, help="Publish the tested wheel to --index afterwards.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="After publishing, install the wheel from the index in the clean runtime image.")
+@click.option("--nightly", is_flag=True, help="Stamp the wheel X.Y.Z.devYYYYMMDD (today, UTC), as tf-nightly does.")
+@click.option("--nightly-date", default="", metavar="YYYYMMDD", help="Nightly stamp with this date.")
 @click.option("--allow-unsupported-python", is_flag=True, help="Build a Python outside the release's range.")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="TOML recipe overrides.")
-@click.option("--work-dir", type=click.Path(path_type=Path), help="Logs and staging [default: ~/.cache/tfwheelbuild].")
-@click.option("--force", is_flag=True, help="Rebuild even when the output dir has a wheel with this build key.")
+@click.option("--force", is_flag=True, help="Rebuild even when the output dir or index has this build key.")
 @click.option("--dry-run", is_flag=True, help="Print the plan without touching Docker.")
 @click.option("--json", "as_json", is_flag=True, help="Print a one-object JSON summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream all build output.")
@@ -108,33 +57,27 @@ def parse_pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ..
 def build(**kw: Any) -> None:
     """Build, repair and test a TensorFlow wheel for linux aarch64.
 
+    Options not given on the command line come from TFWHEELBUILD_* variables, then from
+    tfwheelbuild.toml (or [tool.tfwheelbuild] in pyproject.toml), then the defaults.
+
     \b
     Examples:
       tfwheelbuild build --tf 2.16.1 --py 3.11
       tfwheelbuild build --tf 2.16.1 --py 3.11 --source ./tensorflow --patches ./my-patches
       tfwheelbuild build --tf 2.17.0 --py 3.11 --dry-run
+      tfwheelbuild build --tf 2.20.0 --py 3.12 --nightly --publish --index https://pypi.internal/
     """
-    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.jobs import build_options, today
     from tfwheelbuild.patchset import find_patches
-    from tfwheelbuild.pipeline import run_build
-    from tfwheelbuild.plan import BuildOptions, make_plan
-    from tfwheelbuild.preflight import check_tag, host_bazel_env, host_proxy_env
+    from tfwheelbuild.plan import make_plan, nightly_repo_env
     from tfwheelbuild.recipes import check_python, recipe_for
 
     recipe = recipe_for(kw["tf_version"], overrides_file=kw["recipe_file"])
     check_python(recipe, kw["python"], allow_unsupported=kw["allow_unsupported_python"])
-    work_root = kw["work_dir"] or default_work_root()
-    opts = BuildOptions(
-        tf_version=kw["tf_version"], python=kw["python"], source=kw["source"], ref=kw["ref"],
-        output=kw["output"], work_root=work_root, base_image=kw["base_image"],
-        mirror=kw["mirror"] or host_mirror(), configure=parse_pairs(kw["configure"], "--configure"),
-        patch_dirs=tuple(kw["patch_dirs"]), default_patches=not kw["no_default_patches"],
-        jobs=kw["jobs"], ram_mb=kw["ram_mb"], plat=kw["plat"], exclude=tuple(kw["exclude"]),
-        project_name=kw["project_name"], build_tag=kw["build_tag"], index_url=kw["index_url"],
-        test_command=kw["test_command"], bazel_args=tuple(kw["bazel_args"]),
-        ca_bundle=DEFAULT_CA if DEFAULT_CA.is_file() else None, proxy_env=host_proxy_env(),
-        bazel_env=host_bazel_env(),
-    )
+    settings, _ = resolve_settings(kw)
+    opts = build_options(kw["tf_version"], kw["python"], settings,
+                         nightly_date=kw["nightly_date"] or (today() if kw["nightly"] else ""))
+    nightly_repo_env(recipe, opts.nightly_date)  # bad dates and pre-2.20 releases fail before any work
     patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
     if kw["dry_run"]:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -144,19 +87,45 @@ def build(**kw: Any) -> None:
         for line in plan.describe():
             click.echo(line)
         return
-    from tfwheelbuild.manifest import check_writable
-
-    check_writable(opts.output)
-    commit = check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
-    summary = run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
-                        verbose=kw["verbose"])
+    summary = _build_and_publish(opts, recipe, patches, settings, kw)
     if kw["as_json"]:
         click.echo(json.dumps(summary))
-    elif summary["status"] == "skipped":
-        click.echo(f"up to date: {summary['wheel']} already has build key {str(summary['build_key'])[:16]} "
+        return
+    if summary["status"] == "skipped":
+        where = "the index" if summary.get("where") == "index" else "the output dir"
+        click.echo(f"up to date: {summary['wheel']} in {where} already has build key {str(summary['build_key'])[:16]} "
                    "(use --force to rebuild)")
     else:
         click.echo(f"built {summary['wheel']} in {summary['seconds']} s")
+    published = summary.get("published")
+    if isinstance(published, dict):
+        said = "published to" if published["status"] == "uploaded" else "already identical on"
+        click.echo(f"{said} {published['index']}" + ("; installs from it" if "verified" in published else ""))
+
+
+def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: dict[str, Any]) -> dict[str, Any]:
+    from tfwheelbuild.history import History
+    from tfwheelbuild.manifest import check_writable
+    from tfwheelbuild.pipeline import run_build
+    from tfwheelbuild.preflight import check_tag
+
+    check_writable(opts.output)
+    commit = check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
+    if not kw["do_publish"]:
+        return run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
+                         verbose=kw["verbose"])
+    from tfwheelbuild.jobs import index_lookup, publish_and_verify
+    from tfwheelbuild.publish import resolve_index
+
+    target = resolve_index(settings["index"])
+    with History() as history:
+        summary = run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
+                            verbose=kw["verbose"], in_index=index_lookup(target, history))
+        if summary.get("where") != "index":  # a wheel in the output dir was tested when it was built
+            summary["published"] = publish_and_verify(Path(str(summary["wheel"])), str(summary["build_key"]),
+                                                      target, history, verify=kw["verify"], settings=settings,
+                                                      verbose=kw["verbose"])
+    return summary
 
 
 @main.command()
@@ -185,55 +154,17 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
     from tfwheelbuild.wheelinfo import inspect_wheel
 
     info = inspect_wheel(wheel)
-    python = python or _python_from_tags(info.pythons)
-    with _engine_session(work_dir, "tests", info.name, verbose=verbose) as (engine, log):
-        tag = _arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)
+    python = python or python_from_tags(info.pythons)
+    with engine_session(work_dir, "tests", info.name, verbose=verbose) as (engine, log):
+        tag = arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)
         spec = RuntimeTestSpec(image=tag, python=python, expected_version=expect_version or info.version,
                                index_url=index_url, test_command=test_command,
-                               ca_bundle=DEFAULT_CA if DEFAULT_CA.is_file() else None, proxy_env=host_proxy_env())
+                               ca_bundle=host_ca(), proxy_env=host_proxy_env())
         result = run_runtime_test(engine, wheel, spec, log, labels={})
     if as_json:
         click.echo(json.dumps({"status": "passed", "wheel": str(wheel), **result}))
     else:
         click.echo(f"passed: {wheel.name} ({json.dumps(result.get('smoke', {}))})")
-
-
-@contextmanager
-def _engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool) -> Iterator[tuple[Any, Any]]:
-    """An engine and a log for a single-stage command; containers removed, log path on errors."""
-    from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.engine import Engine
-
-    engine = Engine.connect()
-    log_dir = (work_dir or default_work_root()) / kind / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
-    log = BuildLog(log_dir / f"{kind}.log", verbose=verbose)
-    try:
-        yield engine, log
-    except TfwbError as exc:
-        exc.log_path = str(log.path)
-        raise
-    finally:
-        engine.remove_all()
-        log.close()
-
-
-def _arm64_image(engine: Any, log: Any, recipe: Any, *, base_image: str, mirror: str, python: str) -> str:
-    """Base (pulled or bootstrapped), proven to run arm64, then `recipe` on top of it; its tag."""
-    from tfwheelbuild.bootstrap import host_mirror
-    from tfwheelbuild.plan import base_plan
-    from tfwheelbuild.stages.images import ensure_base, ensure_image
-
-    base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python), python)
-    engine.check_arm64(base_ref)
-    tag, _ = ensure_image(engine, log, recipe, base_ref, base_id, DEFAULT_CA if DEFAULT_CA.is_file() else None)
-    return str(tag)
-
-
-def _python_from_tags(pythons: tuple[str, ...]) -> str:
-    for tag in pythons:
-        if tag.startswith("cp") and tag[2:].isdigit():
-            return f"{tag[2]}.{tag[3:]}"
-    raise UsageError(f"cannot tell the Python from the wheel's tags ({', '.join(pythons)}); pass --py")
 
 
 @main.group()
@@ -314,11 +245,11 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
 
     info = inspect_wheel(wheel)
     check_writable(output)
-    python = _python_from_tags(info.pythons)
+    python = python_from_tags(info.pythons)
     recipes = load_recipes()
     recipe = recipes.get(release_of(info.version)) or recipes[max(recipes, key=lambda r: tuple(map(int, r.split("."))))]
-    with _engine_session(work_dir, "repairs", info.name, verbose=verbose) as (engine, log):
-        tag = _arm64_image(engine, log, builder_recipe(builder_python(recipe, python), recipe.build_pip),
+    with engine_session(work_dir, "repairs", info.name, verbose=verbose) as (engine, log):
+        tag = arm64_image(engine, log, builder_recipe(builder_python(recipe, python), recipe.build_pip),
                            base_image=base_image,
                            mirror=mirror, python=python)
         container = engine.start(tag, mounts=[], labels={})
@@ -329,3 +260,13 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
                                        log.path.parent / "staging")
         atomic_copy(repaired.path, output / repaired.path.name)
     click.echo(f"repaired: {output / repaired.path.name} (grafted: {', '.join(repaired.grafted) or 'nothing'})")
+
+
+def _register() -> None:
+    from tfwheelbuild.cli_nightly import history, matrix, nightly, publish
+
+    for command in (publish, nightly, matrix, history):
+        main.add_command(command)
+
+
+_register()

@@ -126,14 +126,14 @@ class Engine:
     # ---- containers ---------------------------------------------------------------------------
     def start(self, image: str, *, mounts: Sequence[Mount], labels: Mapping[str, str],
               env: Mapping[str, str] | None = None, platform: str = ARM64,
-              name: str | None = None) -> str:
-        """Start a long-lived container (steps then run in it with `exec`)."""
+              name: str | None = None, network: str = "bridge") -> str:
+        """Start a long-lived container (steps then run in it with `exec`); network "host" reaches loopback."""
         volumes = {m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in mounts}
         try:
             container = self._client.containers.run(
                 image, command=["sleep", "infinity"], detach=True, platform=platform,
                 volumes=volumes, labels={LABEL: "1", **labels}, environment=dict(env or {}),
-                init=True, name=name, network_mode="bridge",
+                init=True, name=name, network_mode=network,
             )
         except docker.errors.APIError as exc:
             raise _container_error(exc, image) from exc

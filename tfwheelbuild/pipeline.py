@@ -20,7 +20,7 @@ from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import Interrupted, TfwbError
 from tfwheelbuild.plan import BuildOptions, PatchFile, make_plan
-from tfwheelbuild.preflight import find_built
+from tfwheelbuild.preflight import expected_key, find_in_output
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.stages import (
     compile,
@@ -105,18 +105,28 @@ def _signals_raise_interrupted() -> Iterator[None]:
 
 
 def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...], *, commit: str, force: bool,
-              quiet: bool = False, verbose: bool = False) -> dict[str, object]:
-    """Plan against the engine's size, skip when the build key is already built, else run the stages."""
+              quiet: bool = False, verbose: bool = False,
+              in_index: Callable[[str], str | None] | None = None) -> dict[str, object]:
+    """Plan against the engine's size, skip when the build key is already built, else run the stages.
+
+    Already built means: a wheel with this key in the output dir, or (with `in_index`, which maps a
+    key to a published file name) in the package index.
+    """
     started = time.monotonic()
     engine = Engine.connect()
     info = engine.info()
     plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes,
                      engine_emulated=not info.native_arm64)
-    done = None if force else find_built(plan, engine, commit)
-    if done is not None:
-        wheel, key = done
-        return {"status": "skipped", "wheel": str(wheel), "build_key": key, "manifest": f"{wheel}.manifest.json",
-                "seconds": round(time.monotonic() - started, 2)}
+    key = None if force else expected_key(plan, engine, commit)
+    if key is not None:
+        wheel = find_in_output(plan, key)
+        if wheel is not None:
+            return {"status": "skipped", "where": "output", "wheel": str(wheel), "build_key": key,
+                    "manifest": f"{wheel}.manifest.json", "seconds": round(time.monotonic() - started, 2)}
+        published = in_index(key) if in_index else None
+        if published:
+            return {"status": "skipped", "where": "index", "wheel": published, "build_key": key, "manifest": "",
+                    "seconds": round(time.monotonic() - started, 2)}
     build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-tf{opts.tf_version}-py{opts.python}-{secrets.token_hex(2)}"
     build_dir = opts.work_root / "builds" / build_id
     log = BuildLog(build_dir / "build.log", verbose=verbose, quiet=quiet)

@@ -56,14 +56,18 @@ def check_tag(source: str, ref: str) -> str:
     return (peeled or [lines[0][0]])[0]
 
 
-def find_built(plan: BuildPlan, engine: Engine, commit: str) -> tuple[Path, str] | None:
-    """A wheel in the output dir whose manifest carries this build's key: local lookups only."""
-    if not commit or not plan.output.is_dir():
+def expected_key(plan: BuildPlan, engine: Engine, commit: str) -> str | None:
+    """The build key this plan will have, when its builder image already exists (else unknowable yet)."""
+    if not commit:
         return None
     builder_id = lookup_builder_id(engine, plan.base, plan.builder, plan.test.ca_bundle)
-    if builder_id is None:
+    return None if builder_id is None else build_key(plan, commit, builder_id)
+
+
+def find_in_output(plan: BuildPlan, key: str) -> Path | None:
+    """A wheel in the output dir whose manifest carries this key and whose bytes still match it."""
+    if not plan.output.is_dir():
         return None
-    key = build_key(plan, commit, builder_id)
     for manifest_path in sorted(plan.output.glob("*.manifest.json")):
         try:
             manifest = json.loads(manifest_path.read_text())
@@ -74,5 +78,5 @@ def find_built(plan: BuildPlan, engine: Engine, commit: str) -> tuple[Path, str]
         wheel = plan.output / manifest_path.name.removesuffix(".manifest.json")
         expected = manifest.get("wheel", {}).get("sha256")
         if wheel.is_file() and inspect_wheel(wheel).sha256 == expected:
-            return wheel, key
+            return wheel
     return None

@@ -40,10 +40,11 @@ class CliResult:
         return dict(json.loads(self.stdout.strip().splitlines()[-1]))
 
 
-def tfwheelbuild(*args: str, timeout: int = 3600) -> CliResult:
+def tfwheelbuild(*args: str, timeout: int = 3600, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> CliResult:
     """The real command line, in a real process, as a user runs it."""
     proc = subprocess.run([sys.executable, "-m", "tfwheelbuild", *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+                          timeout=timeout, stdin=subprocess.DEVNULL, check=False, env=env, cwd=cwd)
     sys.stderr.write(proc.stderr[-4000:])
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
@@ -65,3 +66,61 @@ def work_dir() -> Iterator[Path]:
     path = cache_root() / "work"
     path.mkdir(parents=True, exist_ok=True)
     yield path
+
+
+@dataclass(frozen=True)
+class IndexServer:
+    """A real pypiserver on loopback: uploads need the htpasswd user, reads are open (its default)."""
+
+    url: str  # upload URL (pypiserver takes uploads at its root)
+    simple_url: str
+    user: str
+    password: str
+    packages: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, "TWINE_USERNAME": self.user, "TWINE_PASSWORD": self.password, **extra}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def index_server(tmp_path: Path) -> Iterator[IndexServer]:
+    import time
+    import urllib.request
+
+    from passlib.apache import HtpasswdFile
+
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    htpasswd = HtpasswdFile(str(tmp_path / "htpasswd"), new=True)
+    user, password = "nightly", "s3cret-Index-pw"
+    htpasswd.set_password(user, password)
+    htpasswd.save()
+    port = _free_port()
+    log = (tmp_path / "pypiserver.log").open("w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("pypi-server")), "run", "-i", "127.0.0.1", "-p", str(port),
+         "-P", str(tmp_path / "htpasswd"), "-a", "update", str(packages)],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/simple/", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"pypiserver exited: {(tmp_path / 'pypiserver.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield IndexServer(url=url, simple_url=url + "/simple/", user=user, password=password, packages=packages)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

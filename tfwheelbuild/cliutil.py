@@ -1,0 +1,155 @@
+"""What every command shares: the error edge, the work dir, an engine session, arm64 images."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tfwheelbuild.errors import TfwbError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def host_ca() -> Path | None:
+    return DEFAULT_CA if DEFAULT_CA.is_file() else None
+
+
+def default_work_root() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "tfwheelbuild"
+
+
+def handle_errors(func: F) -> F:
+    """The one place errors are caught: message, remedy, log path, exit code; no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TfwbError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.remedy:
+                click.echo(f"  fix: {exc.remedy}", err=True)
+            if exc.log_path:
+                click.echo(f"  log: {exc.log_path}", err=True)
+            if exc.details:
+                click.echo("---- first error in the log ----", err=True)
+                for line in exc.details:
+                    click.echo(f"  {line}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{what} takes KEY=VALUE, got {item!r}")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+@contextmanager
+def engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool) -> Iterator[tuple[Any, Any]]:
+    """An engine and a log for a single-stage command; containers removed, log path on errors."""
+    from tfwheelbuild.buildlog import BuildLog
+    from tfwheelbuild.engine import Engine
+
+    engine = Engine.connect()
+    log_dir = (work_dir or default_work_root()) / kind / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+    log = BuildLog(log_dir / f"{kind}.log", verbose=verbose)
+    try:
+        yield engine, log
+    except TfwbError as exc:
+        exc.log_path = str(log.path)
+        raise
+    finally:
+        engine.remove_all()
+        log.close()
+
+
+def arm64_image(engine: Any, log: Any, recipe: Any, *, base_image: str, mirror: str, python: str) -> str:
+    """Base (pulled or bootstrapped), proven to run arm64, then `recipe` on top of it; its tag."""
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.plan import base_plan
+    from tfwheelbuild.stages.images import ensure_base, ensure_image
+
+    base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python), python)
+    engine.check_arm64(base_ref)
+    tag, _ = ensure_image(engine, log, recipe, base_ref, base_id, host_ca())
+    return str(tag)
+
+
+def python_from_tags(pythons: tuple[str, ...]) -> str:
+    for tag in pythons:
+        if tag.startswith("cp") and tag[2:].isdigit():
+            return f"{tag[2]}.{tag[3:]}"
+    raise UsageError(f"cannot tell the Python from the wheel's tags ({', '.join(pythons)}); pass --py")
+
+
+# Options every building command shares. Defaults are None (not given), so the config cascade can tell
+# a flag the user typed from a default: command line > TFWHEELBUILD_* > config file > defaults.
+_SETTINGS_OPTIONS = (
+    click.option("--config", "config_path", type=click.Path(path_type=Path),
+                 help="Config file [default: ./tfwheelbuild.toml, or [tool.tfwheelbuild] in ./pyproject.toml]."),
+    click.option("--source", help="Git URL, local path or file:// URL of the TensorFlow source "
+                 "[default: https://github.com/tensorflow/tensorflow.git]."),
+    click.option("--ref", help="Git ref to build instead of tag v<tf>."),
+    click.option("--output", "-o", type=click.Path(path_type=Path), help="Output directory [default: dist]."),
+    click.option("--base-image", help="arm64 base image [default: ubuntu:22.04, falling back to a "
+                 "debootstrapped Debian base when no registry answers]."),
+    click.option("--mirror", help="apt mirror for the debootstrap fallback [default: the host's]."),
+    click.option("--configure", multiple=True, metavar="KEY=VALUE",
+                 help="Answer for configure.py (repeatable), e.g. TF_NEED_CLANG=1."),
+    click.option("--patches", multiple=True, type=click.Path(path_type=Path),
+                 help="Extra patch series dir (repeatable), applied after the tool's own."),
+    click.option("--no-default-patches", is_flag=True, default=None, help="Skip the tool's patches/<minor>/series."),
+    click.option("--jobs", type=click.IntRange(min=1), help="Bazel --jobs [default: from engine CPUs/RAM]."),
+    click.option("--ram-mb", type=click.IntRange(min=512), help="Bazel --local_ram_resources in MB."),
+    click.option("--plat", help="Demand this manylinux policy, e.g. manylinux_2_34_aarch64."),
+    click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable)."),
+    click.option("--project-name", help="Distribution name, e.g. tensorflow-aarch64-internal."),
+    click.option("--build-tag", help="Wheel build tag, e.g. 1."),
+    click.option("--index", help="Publish target: upload URL, ~/.pypirc name or directory "
+                 "[default: the local index under the user's data dir]."),
+    click.option("--index-url", help="Package index for test dependencies [default: pip's]."),
+    click.option("--test-command", help="Extra command run in the test venv."),
+    click.option("--bazel-arg", "bazel_args", multiple=True, help="Extra bazel build argument (repeatable)."),
+    click.option("--work-dir", type=click.Path(path_type=Path),
+                 help="Logs and staging [default: ~/.cache/tfwheelbuild]."),
+)
+_SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "plat",
+                 "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
+                 "work_dir")
+
+
+def settings_options(func: F) -> F:
+    for option in reversed(_SETTINGS_OPTIONS):
+        func = option(func)
+    return func
+
+
+def resolve_settings(kw: dict[str, Any], **more: Any) -> tuple[Any, Any]:
+    """(Settings, ConfigFile or None) from the shared options in `kw`, the environment and the config file."""
+    from tfwheelbuild.config import find_config, load_config, resolve
+
+    path = find_config(Path.cwd(), kw.get("config_path"))
+    config = load_config(path) if path else None
+    cli = {key: kw.get(key) for key in _SETTING_KEYS}
+    cli["default-patches"] = False if kw.get("no_default_patches") else None
+    cli.update(more)
+    return resolve(cli, dict(os.environ), config), config

@@ -1,0 +1,79 @@
+"""One matrix entry's work, shared by `build` and `nightly`: options from the cascade, skip by key
+against the output dir and the index, build, publish, check the index serves what was published."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
+
+from tfwheelbuild.config import Settings
+from tfwheelbuild.history import History
+from tfwheelbuild.plan import BuildOptions
+from tfwheelbuild.publish import IndexTarget, index_files
+from tfwheelbuild.simple_index import LocalIndex
+
+
+def build_options(tf_version: str, python: str, settings: Settings, *, nightly_date: str = "") -> BuildOptions:
+    """The resolved settings as the pipeline's options (host facts filled in: mirror, CA, proxy)."""
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.cliutil import default_work_root, host_ca
+    from tfwheelbuild.preflight import host_bazel_env, host_proxy_env
+
+    return BuildOptions(
+        tf_version=tf_version, python=python, source=settings["source"], ref=settings["ref"],
+        output=settings["output"], work_root=settings["work-dir"] or default_work_root(),
+        base_image=settings["base-image"], mirror=settings["mirror"] or host_mirror(),
+        configure=settings["configure"], patch_dirs=settings["patches"],
+        default_patches=settings["default-patches"], jobs=settings["jobs"], ram_mb=settings["ram-mb"],
+        plat=settings["plat"], exclude=settings["exclude"], project_name=settings["project-name"],
+        build_tag=settings["build-tag"], index_url=settings["index-url"], test_command=settings["test-command"],
+        bazel_args=settings["bazel-args"], ca_bundle=host_ca(),
+        proxy_env=host_proxy_env(), bazel_env=host_bazel_env(), nightly_date=nightly_date,
+    )
+
+
+def today() -> str:
+    return time.strftime("%Y%m%d", time.gmtime())
+
+
+def index_lookup(target: IndexTarget, history: History) -> Callable[[str], str | None]:
+    """build key -> the file name the index holds for it, or None.
+
+    A directory index is asked directly (manifests beside its wheels carry the key). A remote
+    index only lists files, so the history's record of what was published there under the key is
+    checked against the index's own listing: a wheel deleted from the index is built again.
+    """
+
+    def lookup(key: str) -> str | None:
+        if target.kind == "local":
+            found = LocalIndex(Path(target.location)).find_build_key(key)
+            return found.filename if found else None
+        record = history.published(key, target.display)
+        if record is None:
+            return None
+        wheel, sha256 = record
+        listed = index_files(target, str(parse_wheel_filename(wheel)[0]), env=os.environ)
+        return wheel if wheel in listed and listed[wheel] in ("", sha256) else None
+
+    return lookup
+
+
+def publish_and_verify(wheel: Path, build_key: str, target: IndexTarget, history: History, *, verify: bool,
+                       settings: Settings, verbose: bool = False) -> dict[str, object]:
+    """Publish a tested wheel, record it under its key, then install it back from the index."""
+    from tfwheelbuild.cli_nightly import verify_from_index
+    from tfwheelbuild.publish import publish
+    from tfwheelbuild.wheelinfo import inspect_wheel
+
+    result = publish([wheel], target)[0]
+    history.record_published(build_key, target.display, wheel.name, inspect_wheel(wheel).sha256)
+    out: dict[str, object] = {"status": result.status, "index": result.index, "simple_url": result.simple_url}
+    if verify:
+        out["verified"] = verify_from_index(wheel, target, base_image=settings["base-image"],
+                                            mirror=settings["mirror"], index_url=settings["index-url"],
+                                            work_dir=settings["work-dir"], verbose=verbose)
+    return out

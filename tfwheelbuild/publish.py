@@ -1,0 +1,253 @@
+"""Publishing wheels: twine to any upload index, or the embedded local directory index.
+
+Credentials come only from where twine and pip look (TWINE_USERNAME/TWINE_PASSWORD, keyring,
+~/.pypirc): never from our command line, where they would land in shell history and `ps`.
+Before uploading, the index's own simple page is read: the same file already there is a no-op
+(skip-existing), a different file under the same name is refused, so an index never holds two
+different wheels under one name and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import configparser
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Literal
+
+from packaging.utils import canonicalize_name
+
+from tfwheelbuild.errors import CredentialsError, PublishError, VersionConflictError
+from tfwheelbuild.simple_index import LocalIndex, default_index_root
+from tfwheelbuild.wheelinfo import WheelInfo, inspect_wheel
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class IndexTarget:
+    kind: Literal["local", "remote"]
+    location: str  # local: the index root; remote: the legacy upload URL (without credentials)
+    simple_url: str  # PEP 503 page root pip installs from
+    repository: str = ""  # a ~/.pypirc section this target came from
+
+    @property
+    def display(self) -> str:
+        return self.location if self.kind == "local" else redact(self.location)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    wheel: str
+    status: Literal["uploaded", "exists"]
+    index: str
+    simple_url: str
+
+
+def redact(url: str) -> str:
+    """A URL with any user:password@ removed: safe for logs, errors and reports."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _pypirc(path: Path | None = None) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path or Path.home() / ".pypirc")
+    return parser
+
+
+def simple_url_for(upload_url: str) -> str:
+    """Where pip reads what an upload URL receives: pypiserver, devpi, Artifactory and Nexus all serve
+    the simple pages under the upload URL (devpi as +simple), so derive it unless told."""
+    base = upload_url.rstrip("/")
+    if base.endswith(("/simple", "/+simple")):
+        return base + "/"
+    if re.search(r"/[^/]+/[^/]+$", urllib.parse.urlsplit(base).path) and "devpi" in base:
+        return base + "/+simple/"
+    return base + "/simple/"
+
+
+def resolve_index(value: str, *, simple_url: str = "", pypirc: Path | None = None) -> IndexTarget:
+    """--index: empty (the embedded local index), a directory, file:// URL, http(s) URL or .pypirc name."""
+    if not value:
+        root = default_index_root()
+        return IndexTarget("local", str(root), LocalIndex(root).url)
+    if value.startswith(("http://", "https://")):
+        upload = value.rstrip("/")
+        if upload.endswith("/simple"):
+            upload = upload[: -len("/simple")]  # pypiserver takes uploads at its root
+        return IndexTarget("remote", upload, simple_url or simple_url_for(upload))
+    if value.startswith("file://"):
+        value = urllib.parse.unquote(urllib.parse.urlsplit(value).path)
+    elif "/" not in value and not Path(value).exists():
+        config = _pypirc(pypirc)
+        if config.has_section(value):
+            url = config.get(value, "repository", fallback="")
+            if not url:
+                raise PublishError(f"~/.pypirc section [{value}] has no repository URL")
+            return IndexTarget("remote", url.rstrip("/"), simple_url or simple_url_for(url), repository=value)
+    root = Path(value).expanduser().resolve()
+    return IndexTarget("local", str(root), LocalIndex(root).url)
+
+
+def _credentials(target: IndexTarget, env: Mapping[str, str], pypirc: Path | None) -> tuple[str, str] | None:
+    user, password = env.get("TWINE_USERNAME", ""), env.get("TWINE_PASSWORD", "")
+    if target.repository and not (user and password):
+        section = _pypirc(pypirc)[target.repository]
+        user, password = user or section.get("username", ""), password or section.get("password", "")
+    return (user, password) if user and password else None
+
+
+def check_publishable(wheel: Path) -> WheelInfo:
+    """Not a file, not a zip, not a wheel, or not for linux aarch64: WheelInputError, before any upload."""
+    return inspect_wheel(wheel, require_aarch64=True)
+
+
+def publish(wheels: list[Path], target: IndexTarget, *, env: Mapping[str, str] | None = None,
+            pypirc: Path | None = None) -> list[PublishResult]:
+    """Publish each wheel; every wheel is checked before the first upload, so bad input uploads nothing."""
+    env = dict(os.environ if env is None else env)
+    infos = [(wheel, check_publishable(wheel)) for wheel in wheels]
+    results: list[PublishResult] = []
+    for wheel, info in infos:
+        if target.kind == "local":
+            manifest = wheel.with_name(wheel.name + ".manifest.json")
+            added = LocalIndex(Path(target.location)).add(wheel, manifest if manifest.is_file() else None)
+            status: Literal["uploaded", "exists"] = "exists" if added.status == "exists" else "uploaded"
+        else:
+            status = _publish_remote(wheel, info, target, env, pypirc)
+        results.append(PublishResult(wheel.name, status, target.display, target.simple_url))
+    return results
+
+
+def _publish_remote(wheel: Path, info: WheelInfo, target: IndexTarget, env: dict[str, str],
+                    pypirc: Path | None) -> Literal["uploaded", "exists"]:
+    listed = index_files(target, info.name, env=env, pypirc=pypirc)
+    if wheel.name in listed:
+        there = listed[wheel.name] or _download_sha256(target, info.name, wheel.name, env, pypirc)
+        if there == info.sha256:
+            return "exists"
+        raise VersionConflictError(f"{target.display} already has a different {wheel.name} "
+                                   f"(sha256 {there[:12]}…, ours {info.sha256[:12]}…)")
+    cmd = [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"]
+    cmd += ["--repository", target.repository] if target.repository else ["--repository-url", target.location]
+    if pypirc:
+        cmd += ["--config-file", str(pypirc)]
+    proc = subprocess.run([*cmd, str(wheel)], capture_output=True, text=True, env=twine_env(env), check=False,
+                          timeout=3600)
+    if proc.returncode != 0:
+        raise _twine_error(proc.stdout + proc.stderr, target, env)
+    return "uploaded"
+
+
+def _twine_error(output: str, target: IndexTarget, env: Mapping[str, str]) -> Exception:
+    secret = env.get("TWINE_PASSWORD", "")
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    if secret:
+        lines = [ln.replace(secret, "***") for ln in lines]
+    detail = next((ln for ln in reversed(lines) if "ERROR" in ln or "HTTPError" in ln), lines[-1] if lines else "")
+    text = " ".join(lines)
+    if re.search(r"\b(401|403)\b", text) or "Forbidden" in text or "Unauthorized" in text:
+        return CredentialsError(f"{target.display} refused the credentials: {detail}")
+    if re.search(r"\b409\b", text) or "already exists" in text:
+        return VersionConflictError(f"{target.display} already has this file name: {detail}")
+    if re.search(r"credentials? (were )?not found|no username", text, re.IGNORECASE):
+        return CredentialsError(f"no credentials for {target.display}")
+    return PublishError(f"upload to {target.display} failed: {detail}")
+
+
+class _Links(HTMLParser):
+    """File links of a PEP 503 project page: {file name: (absolute URL, sha256 or "")}."""
+
+    def __init__(self, page_url: str) -> None:
+        super().__init__()
+        self.page_url = page_url
+        self.links: dict[str, tuple[str, str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href") if tag == "a" else None
+        if href:
+            path, _, fragment = href.partition("#")
+            name = urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
+            sha = fragment.removeprefix("sha256=") if fragment.startswith("sha256=") else ""
+            self.links[name] = (urllib.parse.urljoin(self.page_url, path), sha)
+
+
+def _open(url: str, auth: tuple[str, str] | None, timeout: float = 60) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept": "text/html"})
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with _opener(url).open(request, timeout=timeout) as response:
+        data: bytes = response.read()
+        return data
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    # An index on loopback is never reached through the host's proxy.
+    if urllib.parse.urlsplit(url).hostname in LOOPBACK:
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener()
+
+
+def twine_env(env: Mapping[str, str]) -> dict[str, str]:
+    out = dict(env)
+    for key in ("NO_PROXY", "no_proxy"):
+        out[key] = ",".join(filter(None, [out.get(key, ""), *LOOPBACK]))
+    return out
+
+
+def index_files(target: IndexTarget, project: str, *, env: Mapping[str, str] | None = None,
+                pypirc: Path | None = None) -> dict[str, str]:
+    """{file name: sha256 or ""} listed on the project's simple page; {} when the project is new."""
+    env = dict(os.environ if env is None else env)
+    if target.kind == "local":
+        return {f.filename: f.sha256 for f in LocalIndex(Path(target.location)).files(project)}
+    return {name: sha for name, (_, sha) in _project_links(target, project, env, pypirc).items()}
+
+
+def _project_links(target: IndexTarget, project: str, env: Mapping[str, str],
+                   pypirc: Path | None) -> dict[str, tuple[str, str]]:
+    url = urllib.parse.urljoin(target.simple_url, canonicalize_name(project) + "/")
+    try:
+        page = _open(url, _credentials(target, env, pypirc))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return {}
+        if exc.code in (401, 403):
+            raise CredentialsError(f"{redact(url)} refused the credentials (HTTP {exc.code})") from exc
+        raise PublishError(f"{redact(url)} answered HTTP {exc.code}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PublishError(f"index {target.display} is unreachable: {reason}") from exc
+    parser = _Links(url)
+    parser.feed(page.decode("utf-8", "replace"))
+    return parser.links
+
+
+def _download_sha256(target: IndexTarget, project: str, filename: str, env: Mapping[str, str],
+                     pypirc: Path | None) -> str:
+    url = _project_links(target, project, env, pypirc)[filename][0]
+    digest = hashlib.sha256()
+    request = urllib.request.Request(url)
+    auth = _credentials(target, env, pypirc)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    with _opener(url).open(request, timeout=3600) as response:
+        for chunk in iter(lambda: response.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
