@@ -67,6 +67,7 @@ def build(**kw: Any) -> None:
       tfwheelbuild build --tf 2.17.0 --py 3.11 --dry-run
       tfwheelbuild build --tf 2.20.0 --py 3.12 --nightly --publish --index https://pypi.internal/
     """
+    from tfwheelbuild.config import resolve_matrix
     from tfwheelbuild.jobs import build_options, today
     from tfwheelbuild.patchset import find_patches
     from tfwheelbuild.plan import make_plan, nightly_repo_env
@@ -74,7 +75,9 @@ def build(**kw: Any) -> None:
 
     recipe = recipe_for(kw["tf_version"], overrides_file=kw["recipe_file"])
     check_python(recipe, kw["python"], allow_unsupported=kw["allow_unsupported_python"])
-    settings, _ = resolve_settings(kw)
+    # The config file's [[overrides]] that select this release and Python apply, as in `nightly`.
+    settings, config = resolve_settings(kw, releases=(kw["tf_version"],), pythons=(kw["python"],))
+    settings = resolve_matrix(settings, config)[0].settings
     opts = build_options(kw["tf_version"], kw["python"], settings,
                          nightly_date=kw["nightly_date"] or (today() if kw["nightly"] else ""))
     nightly_repo_env(recipe, opts.nightly_date)  # bad dates and pre-2.20 releases fail before any work

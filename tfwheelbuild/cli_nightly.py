@@ -184,14 +184,15 @@ def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool
         summary = run_build(opts, recipe, patches, commit=commit, force=force, verbose=verbose,
                             in_index=lookup if publish else None)
         wheel = Path(str(summary["wheel"]))
-        published = ""
+        published: dict[str, object] = {}
         if publish and summary.get("where") != "index":
-            published = str(publish_and_verify(wheel, str(summary["build_key"]), target, history, verify=verify,
-                                               settings=settings, verbose=verbose)["status"])
+            published = publish_and_verify(wheel, str(summary["build_key"]), target, history, verify=verify,
+                                           settings=settings, verbose=verbose)
         stages: dict[str, float] = dict(summary.get("stages") or {})  # type: ignore[call-overload]
         return Outcome(identifier=entry.identifier, tf_version=entry.tf_version, python=entry.python,
                        status="built" if summary["status"] == "built" else "skipped",
-                       where=str(summary.get("where", "")), published=published,
+                       where=str(summary.get("where", "")), published=str(published.get("status", "")),
+                       verified="verified" in published,
                        seconds=float(str(summary["seconds"])), wheel=wheel.name,
                        wheel_size=wheel.stat().st_size if wheel.is_file() else 0,
                        build_key=str(summary["build_key"]), log_path=str(summary.get("log", "")),
@@ -213,7 +214,7 @@ def _report(history: Any, run_id: int, started: str, status: str, outcomes: list
             stages=o.stages))
     entries = tuple(ReportEntry(
         identifier=o.identifier, tf_version=o.tf_version, python=o.python,
-        status=o.status + (f" ({o.where})" if o.where else "") + (", published" if o.published == "uploaded" else ""),
+        status=o.status, published=o.published, where=o.where,
         seconds=o.seconds, wheel=o.wheel, wheel_size=o.wheel_size, build_key=o.build_key, error=o.error,
         log_path=o.log_path, manifest_path=o.manifest, stages=o.stages) for o in outcomes)
     trends = {o.identifier: history.trend(o.identifier) for o in outcomes}

@@ -27,6 +27,7 @@ class Outcome:
     python: str
     status: Status
     published: str = ""  # "uploaded", "exists" (already there, identical) or "" (not published)
+    verified: bool = False  # installed back from the index in the clean runtime image
     where: str = ""  # for skips: "output" or "index"
     seconds: float = 0.0
     wheel: str = ""
@@ -85,6 +86,8 @@ def describe(outcome: Outcome) -> str:
         return f"FAILED (exit {outcome.exit_code}): {outcome.error}"
     what = "built" if outcome.status == "built" else f"up to date in the {outcome.where or 'output'}"
     published = {"uploaded": ", published", "exists": ", already published"}.get(outcome.published, "")
+    if outcome.verified:
+        published += "; installs from the index"
     return f"{what} {outcome.wheel}{published} ({outcome.seconds} s)"
 
 

@@ -56,7 +56,9 @@ class ReportEntry:
     identifier: str  # e.g. "2.17.0-py3.11"
     tf_version: str
     python: str
-    status: str  # built | skipped | failed | published
+    status: str  # built | skipped | failed
+    published: str = ""  # uploaded | exists | "" (not published)
+    where: str = ""  # for a skipped entry: "output" or "index", where the same build key was found
     seconds: float = 0.0
     wheel: str = ""
     wheel_size: int = 0
@@ -122,7 +124,7 @@ def render_html(run: RunReport, trends: Mapping[str, Trend], directory: Path) ->
 · finished {_e(run.finished)} · <span id="counts">{_e(summary)}</span></p>
 </header>
 <table id="entries">
-<thead><tr><th>Build</th><th>Status</th><th>Duration</th><th>Wheel</th><th>Size</th><th>Build key</th>
+<thead><tr><th>Build</th><th>Status</th><th>Published</th><th>Duration</th><th>Wheel</th><th>Size</th><th>Build key</th>
 <th>Log</th><th>Manifest</th><th>Error</th></tr></thead>
 <tbody>
 {rows}
@@ -142,7 +144,10 @@ def _row(entry: ReportEntry, slug: str, directory: Path) -> str:
     key = entry.build_key
     cells = [
         f'<td class="identifier">{_e(entry.identifier)}</td>',
-        f'<td class="status status-{_cls(entry.status)}">{_e(entry.status)}</td>',
+        f'<td class="status status-{_cls(entry.status)}">{_e(entry.status)}'
+        f'{_e(" (in the " + entry.where + ")") if entry.where else ""}</td>',
+        f'<td class="published" data-published="{_e(entry.published)}">'
+        f'{_e({"uploaded": "published", "exists": "already there"}.get(entry.published, ""))}</td>',
         f'<td class="num duration" data-seconds="{entry.seconds:.3f}">{_e(human_duration(entry.seconds))}</td>',
         f'<td class="wheel">{_e(entry.wheel)}</td>',
         f'<td class="num size" data-bytes="{entry.wheel_size}">'

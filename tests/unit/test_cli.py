@@ -201,3 +201,24 @@ def test_build_local_repo_with_the_tag_reaches_the_engine(tmp_path: Path, git_re
     result = _build(tmp_path, f"file://{repo}")
     line = _assert_clean_failure(result, EngineUnavailableError.exit_code)
     assert line.startswith("error: cannot reach a Docker engine")
+
+
+def test_build_takes_options_from_the_config_file_and_its_overrides(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "tfwheelbuild.toml").write_text(
+        'releases = ["2.16.1"]\npythons = ["3.11"]\njobs = 3\n'
+        '[[overrides]]\nselect = "2.17.*"\nproject-name = "tf-internal"\n')
+    monkeypatch.chdir(tmp_path)
+    plan_216 = _run(["build", "--tf", "2.16.1", "--py", "3.11", "--dry-run"]).output
+    plan_217 = _run(["build", "--tf", "2.17.0", "--py", "3.11", "--dry-run"]).output
+    assert "--jobs=3" in plan_216 and "--project_name tensorflow" in plan_216
+    assert "--repo_env=WHEEL_NAME=tf_internal" in plan_217
+    assert "--jobs=2" in _run(["build", "--tf", "2.16.1", "--py", "3.11", "--dry-run", "--jobs", "2"]).output
+
+
+def test_unknown_config_key_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "tfwheelbuild.toml").write_text('pyton = ["3.11"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = _run(["build", "--tf", "2.16.1", "--py", "3.11", "--dry-run"])
+    line = _assert_clean_failure(result, 21)
+    assert "unknown key 'pyton'" in line and "did you mean 'pythons'" in line
