@@ -108,12 +108,12 @@ def build(**kw: Any) -> None:
 
 def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: dict[str, Any]) -> dict[str, Any]:
     from tfwheelbuild.history import History
+    from tfwheelbuild.jobs import pin_source
     from tfwheelbuild.manifest import check_writable
     from tfwheelbuild.pipeline import run_build
-    from tfwheelbuild.preflight import check_tag
 
     check_writable(opts.output)
-    commit = check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
+    opts, commit = pin_source(opts, recipe, lambda line: click.echo(line, err=True))
     if not kw["do_publish"]:
         return run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
                          verbose=kw["verbose"])

@@ -143,7 +143,7 @@ def nightly(**kw: Any) -> None:
         run_id = history.start_run("nightly", started=started)
         say(f"nightly run {run_id}: {len(matrix)} entries -> {target.display}")
         attempt = _attempt(matrix, target, history, publish=settings["publish"], verify=kw["verify"],
-                           force=kw["force"], verbose=kw["verbose"])
+                           force=kw["force"], verbose=kw["verbose"], say=say)
         entries = [Entry(identifier=m.identifier, tf_version=m.tf_version, python=m.python) for m in matrix.values()]
         outcomes = run_entries(entries, attempt, retries=settings["retries"], say=say)
         status = run_status(outcomes)
@@ -162,13 +162,12 @@ def nightly(**kw: Any) -> None:
 
 
 def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool, verify: bool, force: bool,
-             verbose: bool) -> Any:
-    from tfwheelbuild.jobs import build_options, index_lookup, publish_and_verify
+             verbose: bool, say: Any) -> Any:
+    from tfwheelbuild.jobs import build_options, index_lookup, pin_source, publish_and_verify
     from tfwheelbuild.manifest import check_writable
     from tfwheelbuild.nightly import Entry, Outcome
     from tfwheelbuild.patchset import find_patches
     from tfwheelbuild.pipeline import run_build
-    from tfwheelbuild.preflight import check_tag
     from tfwheelbuild.recipes import check_python, recipe_for
 
     lookup = index_lookup(target, history)
@@ -180,7 +179,7 @@ def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool
         opts = build_options(entry.tf_version, entry.python, settings)
         patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
         check_writable(opts.output)
-        commit = check_tag(opts.source, opts.ref or f"v{opts.tf_version}")
+        opts, commit = pin_source(opts, recipe, say)
         summary = run_build(opts, recipe, patches, commit=commit, force=force, verbose=verbose,
                             in_index=lookup if publish else None)
         wheel = Path(str(summary["wheel"]))

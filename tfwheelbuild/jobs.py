@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
@@ -14,6 +15,7 @@ from tfwheelbuild.config import Settings
 from tfwheelbuild.history import History
 from tfwheelbuild.plan import BuildOptions
 from tfwheelbuild.publish import IndexTarget, index_files
+from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.simple_index import LocalIndex
 
 
@@ -34,6 +36,26 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
         bazel_args=settings["bazel-args"], ca_bundle=host_ca(),
         proxy_env=host_proxy_env(), bazel_env=host_bazel_env(), nightly_date=nightly_date,
     )
+
+
+def pin_source(opts: BuildOptions, recipe: Recipe, say: Callable[[str], None]) -> tuple[BuildOptions, str]:
+    """Resolve the ref on the host: (options naming the full ref, its commit).
+
+    A branch (tracking `r2.20` or `master`) builds its newest commit with a nightly version stamp,
+    through the release's own ML_WHEEL_TYPE where it has one (2.20+), as tf-nightly does.
+    """
+    from tfwheelbuild.preflight import resolve_ref
+
+    full, commit = resolve_ref(opts.source, opts.ref or f"v{opts.tf_version}")
+    if full.startswith("refs/heads/") and not opts.nightly_date:
+        if recipe.wheel_type_env:
+            opts = replace(opts, nightly_date=today())
+            say(f"branch {full.removeprefix('refs/heads/')} @ {commit[:12]}: stamping {opts.tf_version}.dev"
+                f"{opts.nightly_date}")
+        else:
+            say(f"note: TensorFlow {recipe.release} has no ML_WHEEL_TYPE, so branch builds carry the plain "
+                f"version {opts.tf_version} (an index refuses a second, different file under it)")
+    return replace(opts, ref=full), commit
 
 
 def today() -> str:

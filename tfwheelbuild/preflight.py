@@ -31,29 +31,39 @@ def host_bazel_env() -> tuple[tuple[str, str], ...]:
     return tuple((k, os.environ[k]) for k in BAZEL_VARS if os.environ.get(k))
 
 
-def check_tag(source: str, ref: str) -> str:
-    """Fail in a second, not after the image builds, when the tag or the source is wrong."""
+def resolve_ref(source: str, ref: str) -> tuple[str, str]:
+    """(full ref, commit) of `ref` in `source`: a tag first, then a branch (tracking r2.20 or master).
+
+    Fails in a second, not after the image builds, when the ref or the source is wrong.
+    """
     if shutil.which("git") is None:
-        return ""
+        return (ref if ref.startswith("refs/") else f"refs/tags/{ref}"), ""
     local = Path(source.removeprefix("file://"))
     is_local = "://" not in source.replace("file://", "") and not source.startswith("git@")
     if is_local and not local.exists():
         raise SourceError(f"source {source} does not exist")
-    full = ref if ref.startswith("refs/") else f"refs/tags/{ref}"
+    wanted = [ref] if ref.startswith("refs/") else [f"refs/tags/{ref}", f"refs/heads/{ref}"]
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     try:
-        result = subprocess.run(["git", "ls-remote", source, full, full + "^{}"], capture_output=True,
-                                text=True, timeout=60, env=env, check=False)
+        result = subprocess.run(["git", "ls-remote", source, *wanted, *(w + "^{}" for w in wanted)],
+                                capture_output=True, text=True, timeout=60, env=env, check=False)
     except subprocess.TimeoutExpired as exc:
         raise SourceError(f"source {source} did not answer within 60 s") from exc
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
         raise SourceError(f"cannot read source {source}: {detail}")
-    lines = [ln.split() for ln in result.stdout.splitlines() if ln.strip()]
-    if not lines:
-        raise SourceError(f"tag {ref} does not exist in {source}")
-    peeled = [sha for sha, name in lines if name.endswith("^{}")]
-    return (peeled or [lines[0][0]])[0]
+    found: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        if line.strip():
+            sha, name = line.split()[:2]
+            found[name] = sha
+    for full in wanted:
+        # An annotated tag's own object is not a commit: take the commit it peels to.
+        commit = found.get(full + "^{}") or found.get(full)
+        if commit:
+            return full, commit
+    raise SourceError(f"tag {ref} does not exist in {source}" if not ref.startswith("refs/")
+                      else f"ref {ref} does not exist in {source}")
 
 
 def expected_key(plan: BuildPlan, engine: Engine, commit: str) -> str | None:
