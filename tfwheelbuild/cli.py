@@ -266,9 +266,9 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
 
 
 def _register() -> None:
-    from tfwheelbuild.cli_nightly import history, matrix, nightly, publish
+    from tfwheelbuild.cli_nightly import doctor, history, matrix, nightly, publish
 
-    for command in (publish, nightly, matrix, history):
+    for command in (publish, nightly, matrix, history, doctor):
         main.add_command(command)
 
 

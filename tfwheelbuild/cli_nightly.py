@@ -272,3 +272,52 @@ def history(limit: int, as_json: bool) -> None:
         click.echo(f"run {run.id}  {run.kind}  {run.started}  {run.status}  {run.report_path or ''}")
         for e in run.entries:
             click.echo(f"    {e.identifier:<18} {e.status:<8} {e.seconds:>8.1f} s  {e.wheel or e.error}")
+
+
+@click.command()
+@click.option("--source", default="https://github.com/tensorflow/tensorflow.git", show_default=True,
+              help="Source to check (a mirror or local checkout on air-gapped hosts).")
+@click.option("--mirror", default="", help="apt mirror to check [default: the host's].")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def doctor(source: str, mirror: str, as_json: bool) -> None:
+    """Check that this host can build: engine, arm64 execution, disk, RAM, and the network it needs.
+
+    Exits non-zero when a build could not work; each failed check says how to fix it.
+
+    \b
+    Example:
+      tfwheelbuild doctor --source /srv/mirrors/tensorflow.git
+    """
+    import os
+    import sys
+    from dataclasses import asdict
+
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.doctor import format_table, run_checks
+    from tfwheelbuild.errors import ImageError
+
+    def arm64_image(engine: Any) -> str:
+        # Any arm64 image the tool made serves; else the default base, if a registry answers.
+        for tag, arch in engine.images_labelled("org.tfwheelbuild.role"):
+            if arch == "arm64":
+                return str(tag)
+        try:
+            engine.pull("ubuntu:22.04")
+        except Exception as exc:
+            raise ImageError("no arm64 image here to test with, and ubuntu:22.04 cannot be pulled",
+                             remedy="run `tfwheelbuild base bootstrap` (no registry needed)") from exc
+        return "ubuntu:22.04"
+
+    checks = run_checks(
+        source=source, apt_mirror=mirror or host_mirror(),
+        pip_index=os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/"),
+        bazel_mirror=os.environ.get("BAZELISK_BASE_URL", "https://releases.bazel.build/"),
+        ca_bundle=host_ca(), arm64_image=arm64_image, cache_dir=default_work_root(),
+        source_required=source != "https://github.com/tensorflow/tensorflow.git")
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        click.echo(format_table(checks))
+    if any(c.status == "fail" for c in checks):
+        sys.exit(1)

@@ -33,6 +33,7 @@ class EngineInfo:
     arch: str  # the engine host's machine: x86_64, aarch64
     cpus: int
     mem_bytes: int
+    root_dir: str = ""  # where the engine keeps images and volumes (on the engine's host)
 
     @property
     def native_arm64(self) -> bool:
@@ -69,7 +70,7 @@ class Engine:
         return EngineInfo(version=str(version.get("Version", "?")),
                           api_version=str(version.get("ApiVersion", "?")),
                           arch=str(data.get("Architecture", "?")), cpus=int(data.get("NCPU", 1)),
-                          mem_bytes=int(data.get("MemTotal", 0)))
+                          mem_bytes=int(data.get("MemTotal", 0)), root_dir=str(data.get("DockerRootDir", "")))
 
     # ---- images -------------------------------------------------------------------------------
     def image_id(self, ref: str) -> str | None:
@@ -79,6 +80,14 @@ class Engine:
             return None
         except docker.errors.APIError as exc:
             raise EngineError(f"engine error looking up image {ref}: {_first_line(exc)}") from exc
+
+    def images_labelled(self, label: str) -> list[tuple[str, str]]:
+        """(first tag, architecture) of local images carrying `label` (key or key=value)."""
+        try:
+            images = self._client.images.list(filters={"label": label})
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine error listing images: {_first_line(exc)}") from exc
+        return [(str(i.tags[0]), str(i.attrs.get("Architecture", "?"))) for i in images if i.tags]
 
     def image_arch(self, ref: str) -> str:
         return str(self._client.images.get(ref).attrs.get("Architecture", "?"))
