@@ -266,9 +266,10 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
 
 
 def _register() -> None:
-    from tfwheelbuild.cli_nightly import doctor, history, matrix, nightly, publish
+    from tfwheelbuild.cli_nightly import history, matrix, nightly, publish
+    from tfwheelbuild.cli_ops import cache, clean, doctor, images
 
-    for command in (publish, nightly, matrix, history, doctor):
+    for command in (publish, nightly, matrix, history, doctor, images, cache, clean):
         main.add_command(command)
 
 

@@ -41,6 +41,15 @@ class EngineInfo:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Resource:
+    name: str
+    size: int
+    created: str
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Mount:
     source: str  # a volume name or an absolute host path
     target: str
@@ -131,6 +140,47 @@ class Engine:
             self._client.volumes.get(name)
         except docker.errors.NotFound:
             self._client.volumes.create(name=name, labels=dict(labels))
+
+    # ---- housekeeping -------------------------------------------------------------------------
+    def tool_images(self) -> list[Resource]:
+        """Images this tool built or bootstrapped (labelled with their role)."""
+        try:
+            images = self._client.images.list(filters={"label": "org.tfwheelbuild.role"})
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine error listing images: {_first_line(exc)}") from exc
+        return [Resource(name=(i.tags or [i.short_id])[0], size=int(i.attrs.get("Size", 0)),
+                         created=str(i.attrs.get("Created", "")),
+                         kind=str((i.labels or {}).get("org.tfwheelbuild.role", "")), id=str(i.id)) for i in images]
+
+    def tool_volumes(self) -> list[Resource]:
+        """The tool's cache volumes with their sizes (Docker's own disk-usage accounting)."""
+        try:
+            volumes = self._client.df().get("Volumes") or []
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine error reading disk usage: {_first_line(exc)}") from exc
+        return [Resource(name=str(v["Name"]), size=max(0, int((v.get("UsageData") or {}).get("Size", 0))),
+                         created=str(v.get("CreatedAt", "")), kind="volume", id=str(v["Name"]))
+                for v in volumes if LABEL in (v.get("Labels") or {})]
+
+    def remove_image(self, ref: str) -> None:
+        try:
+            self._client.images.remove(ref)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot remove image {ref}: {_first_line(exc)}") from exc
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self._client.volumes.get(name).remove()
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot remove volume {name} (a build may be using it): {_first_line(exc)}") from exc
+
+    def remove_leftover_containers(self) -> list[str]:
+        """Containers of earlier runs (killed, or kept with --keep-container); returns their names."""
+        gone = []
+        for container in self._client.containers.list(all=True, filters={"label": LABEL}):
+            container.remove(force=True)
+            gone.append(str(container.name))
+        return gone
 
     # ---- containers ---------------------------------------------------------------------------
     def start(self, image: str, *, mounts: Sequence[Mount], labels: Mapping[str, str],

@@ -1,0 +1,157 @@
+"""Commands that look after the host: doctor, images, cache, clean."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tfwheelbuild.cliutil import default_work_root, handle_errors, host_ca
+
+
+@click.command()
+@click.option("--source", default="https://github.com/tensorflow/tensorflow.git", show_default=True,
+              help="Source to check (a mirror or local checkout on air-gapped hosts).")
+@click.option("--mirror", default="", help="apt mirror to check [default: the host's].")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def doctor(source: str, mirror: str, as_json: bool) -> None:
+    """Check that this host can build: engine, arm64 execution, disk, RAM, and the network it needs.
+
+    Exits non-zero when a build could not work; each failed check says how to fix it.
+
+    \b
+    Example:
+      tfwheelbuild doctor --source /srv/mirrors/tensorflow.git
+    """
+    import os
+    from dataclasses import asdict
+
+    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.doctor import format_table, run_checks
+    from tfwheelbuild.errors import ImageError
+
+    def arm64_image(engine: Any) -> str:
+        # Any arm64 image the tool made serves; else the default base, if a registry answers.
+        for tag, arch in engine.images_labelled("org.tfwheelbuild.role"):
+            if arch == "arm64":
+                return str(tag)
+        try:
+            engine.pull("ubuntu:22.04")
+        except Exception as exc:
+            raise ImageError("no arm64 image here to test with, and ubuntu:22.04 cannot be pulled",
+                             remedy="run `tfwheelbuild base bootstrap` (no registry needed)") from exc
+        return "ubuntu:22.04"
+
+    checks = run_checks(
+        source=source, apt_mirror=mirror or host_mirror(),
+        pip_index=os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/"),
+        bazel_mirror=os.environ.get("BAZELISK_BASE_URL", "https://releases.bazel.build/"),
+        ca_bundle=host_ca(), arm64_image=arm64_image, cache_dir=default_work_root(),
+        source_required=source != "https://github.com/tensorflow/tensorflow.git")
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        click.echo(format_table(checks))
+    if any(c.status == "fail" for c in checks):
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--prune", is_flag=True, help="Remove the tool's images older than --older-than.")
+@click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def images(prune: bool, older_than: str, as_json: bool) -> None:
+    """List (or prune) the base, builder and runtime images this tool made.
+
+    Images are keyed by content hash, so a pruned one is simply rebuilt when needed.
+
+    \b
+    Example:
+      tfwheelbuild images --prune --older-than 14d
+    """
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.housekeeping import human_size, parse_age
+    from tfwheelbuild.housekeeping import older_than as select
+
+    engine = Engine.connect()
+    found = engine.tool_images()
+    removed = []
+    if prune:
+        for image in select(found, parse_age(older_than)):
+            engine.remove_image(image.id)
+            removed.append(image.name)
+    if as_json:
+        click.echo(json.dumps({"images": [vars(i) for i in found], "removed": removed}, indent=2))
+        return
+    for image in found:
+        mark = "removed " if image.name in removed else ""
+        click.echo(f"{mark}{image.kind:<8} {image.name:<60} {human_size(image.size):>10}  {image.created[:19]}")
+    if not found:
+        click.echo("no tfwheelbuild images")
+
+
+@click.command()
+@click.option("--prune", is_flag=True, help="Remove the tool's cache volumes older than --older-than.")
+@click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def cache(prune: bool, older_than: str, as_json: bool) -> None:
+    """Sizes of the cache volumes (Bazel per toolchain, git mirrors, pip), and pruning by age.
+
+    A volume in use by a running build is never removed (the engine refuses; this says so).
+
+    \b
+    Example:
+      tfwheelbuild cache --prune --older-than 60d
+    """
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.housekeeping import human_size, parse_age
+    from tfwheelbuild.housekeeping import older_than as select
+
+    engine = Engine.connect()
+    found = engine.tool_volumes()
+    removed = []
+    if prune:
+        for volume in select(found, parse_age(older_than)):
+            engine.remove_volume(volume.name)
+            removed.append(volume.name)
+    if as_json:
+        click.echo(json.dumps({"volumes": [vars(v) for v in found], "removed": removed}, indent=2))
+        return
+    for volume in found:
+        mark = "removed " if volume.name in removed else ""
+        click.echo(f"{mark}{volume.name:<40} {human_size(volume.size):>10}  {volume.created[:19]}")
+    click.echo(f"total {human_size(sum(v.size for v in found))} in {len(found)} volumes")
+
+
+@click.command()
+@click.option("--logs-older-than", default="", help="Also delete build dirs (logs) older than this: 30d.")
+@click.option("--work-dir", type=click.Path(path_type=Path), help="[default: ~/.cache/tfwheelbuild]")
+@handle_errors
+def clean(logs_older_than: str, work_dir: Path | None) -> None:
+    """Remove what earlier runs left: stopped or kept containers and wheel staging copies.
+
+    Logs stay unless --logs-older-than says otherwise; caches and images have their own commands.
+
+    \b
+    Example:
+      tfwheelbuild clean --logs-older-than 30d
+    """
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.housekeeping import old_build_dirs, parse_age, staging_dirs
+
+    root = work_dir or default_work_root()
+    containers = Engine.connect().remove_leftover_containers()
+    staging = staging_dirs(root)
+    for path in staging:
+        shutil.rmtree(path, ignore_errors=True)
+    old = old_build_dirs(root, parse_age(logs_older_than)) if logs_older_than else []
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    click.echo(f"removed {len(containers)} containers, {len(staging)} staging dirs, {len(old)} old build dirs")
