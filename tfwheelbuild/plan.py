@@ -18,6 +18,7 @@ from tfwheelbuild.errors import UsageError
 from tfwheelbuild.recipes import Recipe
 
 BUILDER_ID = "<builder-image-id>"
+BAZEL_OUTPUT = "<the-wheel-bazel-built>"  # filled in from Bazel's "Target ... up-to-date:" lines
 
 # Inside every container: one fixed layout, so Bazel's output base (keyed by the workspace path)
 # is the same from one build to the next and the caches hit.
@@ -258,9 +259,9 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
             "--project_name", wheel_distribution_name(project))
     else:
         target = f"{pip_pkg}:wheel"
-        package_cmd = ("sh", "-c",
-                       f"mkdir -p {OUT}/raw && cp bazel-bin/tensorflow/tools/pip_package/wheel_house/*.whl "
-                       f"{OUT}/raw/")
+        # Not wheel_house/*.whl: it keeps wheels of earlier builds (another ML_WHEEL_TYPE or name) in the
+        # output base, so the compile stage puts in the one file Bazel reports it built this time.
+        package_cmd = ("sh", "-c", f"mkdir -p {OUT}/raw && cp {BAZEL_OUTPUT} {OUT}/raw/")
     compile_plan = CompilePlan(
         bazel_startup=(f"--output_user_root={CACHE}/bazel/root", *(EMULATED_JVM if engine_emulated else ())),
         bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,

@@ -9,6 +9,7 @@ import pytest
 
 from tfwheelbuild.errors import UsageError
 from tfwheelbuild.plan import (
+    BAZEL_OUTPUT,
     BUILD_PYTHON,
     BUILDER_ID,
     DEFAULT_BASE_IMAGE,
@@ -97,7 +98,7 @@ def test_217_wheel_target_and_copy_step() -> None:
     plan = _plan("2.17.0", "3.11")
     assert plan.compile.target == "//tensorflow/tools/pip_package:wheel"
     assert plan.compile.package_cmd[:2] == ("sh", "-c")
-    assert "wheel_house/*.whl" in plan.compile.package_cmd[2]
+    assert BAZEL_OUTPUT in plan.compile.package_cmd[2] and "*" not in plan.compile.package_cmd[2]
     assert f"{OUT}/raw" in plan.compile.package_cmd[2]
 
 

@@ -7,11 +7,12 @@ checkout asks for. Output base, disk and repository caches live in the cache vol
 from __future__ import annotations
 
 import re
+import shlex
 
 from tfwheelbuild.buildlog import first_error_block
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import BazelVersionError, CompileError
-from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, SRC
+from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC
 
 NAME = "compile"
 OOM_PATTERNS = ("Killed signal terminated program", "exit code 137", "Killed")
@@ -45,13 +46,33 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if code != 0:
         raise _classify(code, output)
     processes = process_summary(output)
-    code = ctx.run(list(plan.package_cmd), workdir=SRC)
+    package = list(plan.package_cmd)
+    if any(BAZEL_OUTPUT in part for part in package):
+        wheels = [f for f in built_outputs(output) if f.endswith(".whl")]
+        if len(wheels) != 1:
+            raise CompileError(f"Bazel reported {len(wheels)} wheels for {plan.target}, expected one: {wheels}")
+        package = [part.replace(BAZEL_OUTPUT, shlex.quote(wheels[0])) for part in package]
+    code = ctx.run(package, workdir=SRC)
     if code != 0:
         raise CompileError(f"packaging the wheel failed (exit {code}): "
                            f"{' / '.join(first_error_block(ctx.log.stage_lines()[-30:], 3))}")
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes)}
+
+
+def built_outputs(output: list[str]) -> list[str]:
+    """The files Bazel lists under "Target //x:y up-to-date:" (this build's outputs, not stale ones)."""
+    files: list[str] = []
+    listing = False
+    for line in output:
+        if line.startswith("Target //") and line.rstrip().endswith("up-to-date:"):
+            listing = True
+        elif listing and line.startswith("  "):
+            files.append(line.strip())
+        else:
+            listing = False
+    return files
 
 
 def process_summary(output: list[str]) -> str:
