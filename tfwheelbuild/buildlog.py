@@ -75,6 +75,11 @@ class BuildLog:
         if not self._quiet:
             self._emit(text)
 
+    def terminal(self, text: str) -> None:
+        """For the terminal only (CI workflow commands such as ::group::), never the log file."""
+        if not self._quiet:
+            self._emit(text)
+
     def _emit(self, text: str) -> None:
         if self._bar is not None:
             self._bar.write(text, file=self._out)

@@ -16,6 +16,7 @@ from types import FrameType, ModuleType
 
 from tfwheelbuild import __version__
 from tfwheelbuild.buildlog import BuildLog, first_error_block
+from tfwheelbuild.ci import endgroup, github_actions, group, step_summary, write_step_summary
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import Interrupted, TfwbError
@@ -58,10 +59,13 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
     results: list[StageResult] = []
     durations: dict[str, float] = {}
     ctx.facts["durations"] = durations
+    fold = github_actions()
     with _signals_raise_interrupted():
         try:
             for stage in stages:
                 name = str(stage.NAME)
+                if fold:
+                    ctx.log.terminal(group(name))
                 ctx.log.say(f"▶ {name}")
                 ctx.log.begin_stage()
                 started = time.monotonic()
@@ -73,14 +77,24 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
                     results.append(StageResult(name=name, seconds=elapsed, ok=False))
                     ctx.log.end_progress()
                     ctx.log.say(f"✕ {name} ({elapsed:.1f} s)")
+                    if fold:
+                        ctx.log.terminal(endgroup())
                     raise
                 elapsed = time.monotonic() - started
                 durations[name] = round(elapsed, 1)
                 ctx.facts[name] = facts
                 results.append(StageResult(name=name, seconds=elapsed, ok=True))
                 ctx.log.say(f"✓ {name} ({elapsed:.1f} s)")
+                if fold:
+                    ctx.log.terminal(endgroup())
         finally:
             ctx.engine.remove_all()
+            if fold:
+                write_step_summary(step_summary(
+                    f"tfwheelbuild: TensorFlow {ctx.plan.tf_version} for Python {ctx.plan.python}",
+                    [(r.name, r.seconds, r.ok) for r in results],
+                    {"wheel": str(ctx.facts.get("output", {}).get("wheel", "")), "build key": ctx.build_key,
+                     "log": str(ctx.log.path)}))
     return results
 
 

@@ -7,6 +7,7 @@ build_pip_package --dst) and 2.20 (USE_PYWRAP_RULES, ML_WHEEL_TYPE), and a wrong
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -17,9 +18,9 @@ from tests.integration.conftest import FIXTURE_PATCHES, CliResult, tfwheelbuild
 pytestmark = pytest.mark.engine
 
 
-def build(repo: Path, work: Path, out: Path, tf: str, *extra: str) -> CliResult:
+def build(repo: Path, work: Path, out: Path, tf: str, *extra: str, env: dict[str, str] | None = None) -> CliResult:
     return tfwheelbuild("build", "--tf", tf, "--py", "3.11", "--source", str(repo), "--patches", str(FIXTURE_PATCHES),
-                        "--output", str(out), "--work-dir", str(work), "--json", *extra)
+                        "--output", str(out), "--work-dir", str(work), "--json", *extra, env=env)
 
 
 def manifest_of(result: CliResult) -> dict[str, object]:
@@ -28,8 +29,13 @@ def manifest_of(result: CliResult) -> dict[str, object]:
 
 def test_2_13_style_uses_the_host_python_and_its_build_time_packages(
         fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
-    result = build(fixture_repo, work_dir, tmp_path, "2.13.0")
+    # Run as GitHub Actions would: stages folded in the log, a summary table for the run's page.
+    summary = tmp_path / "step-summary.md"
+    env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = build(fixture_repo, work_dir, tmp_path / "out", "2.13.0", env=env)
     assert result.code == 0, result.stderr[-3000:]
+    assert "::group::compile" in result.stderr and "::endgroup::" in result.stderr
+    assert "| compile |" in summary.read_text() and "✅" in summary.read_text()
     wheel = Path(str(result.json()["wheel"]))
     assert re.match(r"^tensorflow-2\.13\.0-cp311-cp311-manylinux_2_\d+_aarch64\.whl$", wheel.name), wheel.name
     manifest = manifest_of(result)
