@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test unit e2e lint host venv clean bench
+.PHONY: demo test unit e2e lint host test-host venv clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ venv: $(STAMP)
 host:
 	bash scripts/setup-host.sh
 
+test-host:
+	bash scripts/setup-host.sh --test
+
 demo: venv host
 	bash scripts/demo.sh
 
@@ -28,10 +31,10 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-e2e: venv host
+e2e: venv test-host
 	$(BIN)/pytest -q -m engine tests/integration
 
-test: venv host lint
+test: venv test-host lint
 	$(BIN)/pytest -q -ra tests
 
 clean:

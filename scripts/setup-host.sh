@@ -2,7 +2,8 @@
 # Make this host able to run tfwheelbuild's arm64 containers: a Docker engine that answers,
 # arm64 emulation (on non-arm64 hosts) and debootstrap for the air-gapped base image.
 # Idempotent: every step checks first and does nothing when the host already has it.
-# Installs only from the distribution's own package mirror (Debian/Ubuntu apt).
+# Installs only from the distribution's own package mirror (Debian/Ubuntu apt). `--test` also
+# installs what only the test suite needs (chromium, for the report's browser test).
 set -euo pipefail
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
@@ -55,6 +56,10 @@ case "$(uname -m)" in
       need_root binfmt
       update-binfmts --enable qemu-aarch64 || update-binfmts --import qemu-aarch64
     fi
+    if [ "$(head -n1 /proc/sys/fs/binfmt_misc/qemu-aarch64)" != enabled ]; then
+      need_root binfmt
+      echo 1 > /proc/sys/fs/binfmt_misc/qemu-aarch64   # registered but switched off
+    fi
     log "arm64 emulation: $(head -n1 /proc/sys/fs/binfmt_misc/qemu-aarch64)"
     ;;
 esac
@@ -62,5 +67,9 @@ esac
 # 3. debootstrap: builds the arm64 base image where no registry can be reached.
 if ! command -v debootstrap >/dev/null 2>&1; then
   apt_install debootstrap
+fi
+# 4. For the test suite only (`setup-host.sh --test`): a headless browser that renders the HTML report.
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium
 fi
 log "ready"
