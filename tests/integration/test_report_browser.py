@@ -89,10 +89,11 @@ class _Dom(HTMLParser):
 
 
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    wheel = "tensorflow-2.16.1-cp311-cp311-manylinux_2_34_aarch64.whl"
     entries = (
         ReportEntry(identifier="2.16.1-py3.11", tf_version="2.16.1", python="3.11", status="built",
-                    published="uploaded", seconds=100.0, wheel="tensorflow-2.16.1-cp311-cp311-manylinux_2_34_aarch64.whl",
-                    wheel_size=3_200_000, build_key="ab" * 32, stages=STAGES),
+                    published="uploaded", seconds=100.0, wheel=wheel, wheel_size=3_200_000, build_key="ab" * 32,
+                    stages=STAGES),
         ReportEntry(identifier="2.17.0-py3.11", tf_version="2.17.0", python="3.11", status="failed",
                     seconds=40.0, error="bazel build failed (exit 1): unit_001.cc:12: error: boom",
                     stages=(("images", 5.0, "passed"), ("compile", 35.0, "failed"))),
