@@ -99,7 +99,9 @@ def build(**kw: Any) -> None:
         click.echo(f"up to date: {summary['wheel']} in {where} already has build key {str(summary['build_key'])[:16]} "
                    "(use --force to rebuild)")
     else:
-        click.echo(f"built {summary['wheel']} in {summary['seconds']} s")
+        hits = dict(summary.get("cache") or {}).get("remote cache hit")
+        click.echo(f"built {summary['wheel']} in {summary['seconds']} s"
+                   + (f" ({hits} actions from the remote cache)" if hits else ""))
     published = summary.get("published")
     if isinstance(published, dict):
         said = "published to" if published["status"] == "uploaded" else "already identical on"

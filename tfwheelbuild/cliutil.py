@@ -131,10 +131,21 @@ _SETTINGS_OPTIONS = (
     click.option("--bazel-arg", "bazel_args", multiple=True, help="Extra bazel build argument (repeatable)."),
     click.option("--work-dir", type=click.Path(path_type=Path),
                  help="Logs and staging [default: ~/.cache/tfwheelbuild]."),
+    click.option("--remote-cache", help="Bazel remote cache URL: http(s)://… or grpc(s)://… (credentials in the "
+                 "URL stay out of logs and process lists)."),
+    click.option("--remote-cache-readonly", is_flag=True, default=None, help="Read the remote cache, never write."),
+    click.option("--remote-cache-required", is_flag=True, default=None,
+                 help="Fail when the remote cache does not answer [default: warn, build locally]."),
+    click.option("--remote-header-file", type=click.Path(path_type=Path),
+                 help="File of `Name: value` headers for the remote cache/executor (e.g. Authorization)."),
+    click.option("--remote-executor", help="Bazel remote execution endpoint, grpc(s)://…"),
+    click.option("--remote-instance-name", help="REAPI instance name."),
+    click.option("--cache-namespace", help="Prefix for this build's own cache volumes [default: shared]."),
 )
 _SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "plat",
                  "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
-                 "work_dir")
+                 "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
+                 "remote_executor", "remote_instance_name", "cache_namespace")
 
 
 def settings_options(func: F) -> F:

@@ -77,6 +77,20 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("retries", "int", 1, "How many times nightly retries an entry that failed with an "
               "infrastructure error.", minimum=0),
     OptionDef("publish", "bool", True, "Nightly publishes the wheels it built to the index."),
+    OptionDef("remote-cache", "str", "", "Bazel remote cache: http(s):// (bazel-remote, nginx WebDAV, S3/GCS "
+              "gateways) or grpc(s):// (REAPI: BuildGrid, bazel-remote, BuildBuddy). Credentials in the URL or "
+              "the header file stay out of logs, manifests and process lists."),
+    OptionDef("remote-cache-readonly", "bool", False, "Read the remote cache but never write to it "
+              "(`--remote_upload_local_results=false`): for consumers, so only trusted builders write."),
+    OptionDef("remote-cache-required", "bool", False, "Fail before building when the remote cache does not "
+              "answer (default: warn once and build locally, Bazel's own fallback)."),
+    OptionDef("remote-header-file", "path", None, "File of `Name: value` lines sent to the remote cache/executor "
+              "(e.g. `Authorization: Bearer …`); never logged."),
+    OptionDef("remote-executor", "str", "", "Bazel remote execution endpoint (grpc[s]://); its platform must "
+              "match the builder's toolchain."),
+    OptionDef("remote-instance-name", "str", "", "REAPI instance name for the remote cache/executor."),
+    OptionDef("cache-namespace", "str", "", "Name prefix for this build's cache volumes, to keep sets of "
+              "caches apart (empty: the shared ones)."),
 )
 BY_NAME: Mapping[str, OptionDef] = MappingProxyType({o.name: o for o in OPTIONS})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

@@ -104,6 +104,11 @@ class VersionConflictError(TfwbError):
     remedy = "the index already has a different file under this name; add --build-tag N or a local version"
 
 
+class RemoteCacheError(TfwbError):
+    exit_code = 25
+    remedy = "check --remote-cache and that the server answers, or drop --remote-cache-required to build locally"
+
+
 class EngineUnavailableError(TfwbError):
     exit_code = 30
     remedy = "start Docker (scripts/setup-host.sh does it on Debian/Ubuntu) or set DOCKER_HOST"

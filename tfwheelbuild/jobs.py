@@ -35,17 +35,23 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
         build_tag=settings["build-tag"], index_url=settings["index-url"], test_command=settings["test-command"],
         bazel_args=settings["bazel-args"], ca_bundle=host_ca(),
         proxy_env=host_proxy_env(), bazel_env=host_bazel_env(), nightly_date=nightly_date,
+        remote_cache=settings["remote-cache"], remote_cache_readonly=settings["remote-cache-readonly"],
+        remote_cache_required=settings["remote-cache-required"], remote_header_file=settings["remote-header-file"],
+        remote_executor=settings["remote-executor"], remote_instance_name=settings["remote-instance-name"],
+        cache_namespace=settings["cache-namespace"],
     )
 
 
 def pin_source(opts: BuildOptions, recipe: Recipe, say: Callable[[str], None]) -> tuple[BuildOptions, str]:
-    """Resolve the ref on the host: (options naming the full ref, its commit).
+    """Resolve the ref on the host (and check the remote cache): (options naming the full ref, its commit).
 
     A branch (tracking `r2.20` or `master`) builds its newest commit with a nightly version stamp,
     through the release's own ML_WHEEL_TYPE where it has one (2.20+), as tf-nightly does.
     """
-    from tfwheelbuild.preflight import resolve_ref
+    from tfwheelbuild.plan import remote_plan
+    from tfwheelbuild.preflight import check_remote, resolve_ref
 
+    check_remote(remote_plan(opts), say)
     full, commit = resolve_ref(opts.source, opts.ref or f"v{opts.tf_version}")
     if full.startswith("refs/heads/") and not opts.nightly_date:
         if recipe.wheel_type_env:

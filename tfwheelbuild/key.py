@@ -17,8 +17,11 @@ from tfwheelbuild.plan import BUILDER_ID, BuildPlan
 
 KEY_VERSION = 1
 # Flags that change how fast Bazel works, not what it builds.
+# Remote caching and execution change where results come from, not what they are (every action
+# is keyed by its inputs, the builder image id among them).
 _SPEED_FLAGS = re.compile(r"^--(jobs|local_ram_resources|local_cpu_resources|disk_cache|repository_cache|"
-                          r"show_progress_rate_limit|color|curses)=")
+                          r"show_progress_rate_limit|color|curses|remote_cache|remote_upload_local_results|"
+                          r"remote_executor|remote_instance_name)=")
 
 
 def key_material(plan: BuildPlan, commit: str, builder_id: str) -> dict[str, object]:

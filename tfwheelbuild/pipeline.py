@@ -158,6 +158,7 @@ def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...]
         log.close()
     return {"status": "built", "wheel": ctx.facts["output"]["wheel"], "build_key": ctx.build_key,
             "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
+            "cache": ctx.facts.get("compile", {}).get("cache", {}),
             "seconds": round(time.monotonic() - started, 1),
             "stages": {r.name: round(r.seconds, 1) for r in results}}
 

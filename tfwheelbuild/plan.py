@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -69,6 +70,13 @@ class BuildOptions:
     proxy_env: tuple[tuple[str, str], ...] = ()
     bazel_env: tuple[tuple[str, str], ...] = ()  # BAZELISK_BASE_URL, USE_BAZEL_VERSION from the host
     nightly_date: str = ""  # YYYYMMDD: stamp the wheel X.Y.Z.devYYYYMMDD, as tf-nightly does
+    remote_cache: str = ""  # may hold user:password@; only RemotePlan.url (redacted) is ever shown
+    remote_cache_readonly: bool = False
+    remote_cache_required: bool = False
+    remote_header_file: Path | None = None
+    remote_executor: str = ""
+    remote_instance_name: str = ""
+    cache_namespace: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +125,25 @@ class CompilePlan:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RemotePlan:
+    """Bazel remote cache/executor. Flags without secrets go on the command line; credentials (URL
+    userinfo, header file) reach Bazel through the checkout's .bazelrc.user, written in the container."""
+
+    url: str = ""  # credentials removed
+    executor: str = ""
+    instance_name: str = ""
+    readonly: bool = False
+    required: bool = False
+    secret_url: str = ""  # the URL with its userinfo, only when it has one
+    header_file: Path | None = None
+    loopback: bool = False  # the cache/executor is on the engine host's loopback: host networking
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url or self.executor)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RepairPlan:
     plat: str
     exclude: tuple[str, ...]
@@ -150,6 +177,7 @@ class BuildPlan:
     output: Path
     work_root: Path
     volumes: dict[str, str] = field(default_factory=dict)  # volume name template -> mount point
+    remote: RemotePlan = field(default_factory=RemotePlan)
 
     def describe(self) -> list[str]:
         """Human-readable lines for --dry-run: every command as it will run."""
@@ -177,6 +205,10 @@ class BuildPlan:
         bazel = shlex.join(["bazel", *self.compile.bazel_startup, "build",
                             *self.compile.bazel_build, self.compile.target])
         lines.append(f"compile:       {bazel}")
+        if self.remote.secret_url or self.remote.header_file:
+            lines.append(f"remote (rc):   --remote_cache={self.remote.url} with credentials from "
+                         + ("the URL" if self.remote.secret_url else f"{self.remote.header_file}")
+                         + " in .bazelrc.user (never on the command line)")
         if self.compile.package_cmd:
             lines.append(f"package:       {shlex.join(self.compile.package_cmd)}")
         repair = ["auditwheel", "repair", *(["--plat", self.repair.plat] if self.repair.plat else []),
@@ -232,6 +264,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     configure_env.update(dict(opts.configure))
 
     project = opts.project_name or recipe.wheel_name
+    ns = f"{opts.cache_namespace}-" if opts.cache_namespace else ""
     jobs, ram_mb = default_jobs(engine_cpus, engine_mem)
     jobs = opts.jobs or jobs
     ram_mb = opts.ram_mb or ram_mb
@@ -243,6 +276,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     if recipe.target == "wheel":
         build_args.append(f"--repo_env=WHEEL_NAME={wheel_distribution_name(project)}")
     build_args += nightly_repo_env(recipe, opts.nightly_date)
+    remote = remote_plan(opts)
+    build_args += remote_flags(remote)
     build_args += [
         f"--jobs={jobs}", f"--local_ram_resources={ram_mb}",
         f"--disk_cache={CACHE}/bazel/disk", f"--repository_cache={CACHE}/bazel/repo",
@@ -277,7 +312,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         wheel_name=wheel_distribution_name(project),
         wheel_version=f"{opts.tf_version}.dev{opts.nightly_date}" if opts.nightly_date else opts.tf_version,
         output=opts.output, work_root=opts.work_root,
-        volumes={f"tfwb-bazel-{BUILDER_ID}": CACHE, "tfwb-git": GIT_CACHE},
+        volumes={f"tfwb-{ns}bazel-{BUILDER_ID}": CACHE, f"tfwb-{ns}git": GIT_CACHE},
+        remote=remote,
     )
 
 
@@ -293,6 +329,64 @@ def nightly_repo_env(recipe: Recipe, nightly_date: str) -> list[str]:
         raise UsageError(f"TensorFlow {recipe.release} has no ML_WHEEL_TYPE, so it cannot stamp a nightly version",
                          remedy="build 2.20 or newer with --nightly, or carry update_version.py --nightly as a patch")
     return ["--repo_env=ML_WHEEL_TYPE=nightly", f"--repo_env=ML_WHEEL_BUILD_DATE={nightly_date}"]
+
+
+REMOTE_SCHEMES = ("http", "https", "grpc", "grpcs")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def remote_plan(opts: BuildOptions) -> RemotePlan:
+    """Validated remote settings: a malformed URL fails here, before any container starts."""
+    def check(url: str, what: str, schemes: tuple[str, ...]) -> urllib.parse.SplitResult:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise UsageError(f"{what} {_redact(url)!r} is not a {'/'.join(schemes)} URL with a host",
+                             remedy=f"e.g. {what} http://cache.internal:8080 or grpc://127.0.0.1:50051")
+        return parts
+
+    if not opts.remote_cache and not opts.remote_executor:
+        if opts.remote_cache_readonly or opts.remote_cache_required or opts.remote_header_file:
+            raise UsageError("remote cache options given without --remote-cache")
+        return RemotePlan()
+    hosts = []
+    secret = ""
+    url = ""
+    if opts.remote_cache:
+        parts = check(opts.remote_cache, "--remote-cache", REMOTE_SCHEMES)
+        hosts.append(parts.hostname)
+        url = _redact(opts.remote_cache)
+        secret = opts.remote_cache if url != opts.remote_cache else ""
+    if opts.remote_executor:
+        hosts.append(check(opts.remote_executor, "--remote-executor", ("grpc", "grpcs")).hostname)
+    if opts.remote_header_file is not None and not opts.remote_header_file.is_file():
+        raise UsageError(f"--remote-header-file {opts.remote_header_file} does not exist")
+    return RemotePlan(url=url, executor=opts.remote_executor, instance_name=opts.remote_instance_name,
+                      readonly=opts.remote_cache_readonly, required=opts.remote_cache_required, secret_url=secret,
+                      header_file=opts.remote_header_file, loopback=any(h in LOOPBACK_HOSTS for h in hosts))
+
+
+def remote_flags(remote: RemotePlan) -> list[str]:
+    """The command-line half of the remote settings: nothing secret."""
+    flags = []
+    if remote.url and not remote.secret_url:
+        flags.append(f"--remote_cache={remote.url}")
+    if remote.executor:
+        flags.append(f"--remote_executor={remote.executor}")
+    if remote.instance_name:
+        flags.append(f"--remote_instance_name={remote.instance_name}")
+    if remote.readonly:
+        flags.append("--remote_upload_local_results=false")
+    return flags
+
+
+def _redact(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if not parts.username and not parts.password:
+        return url
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def base_plan(base_image: str, mirror: str, python: str) -> BasePlan:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 from tfwheelbuild.engine import Engine
-from tfwheelbuild.errors import SourceError
+from tfwheelbuild.errors import RemoteCacheError, SourceError
 from tfwheelbuild.key import build_key
-from tfwheelbuild.plan import BuildPlan
+from tfwheelbuild.plan import BuildPlan, RemotePlan
 from tfwheelbuild.stages.images import lookup_builder_id
 from tfwheelbuild.wheelinfo import inspect_wheel
 
@@ -90,3 +93,20 @@ def find_in_output(plan: BuildPlan, key: str) -> Path | None:
         if wheel.is_file() and inspect_wheel(wheel).sha256 == expected:
             return wheel
     return None
+
+
+def check_remote(remote: RemotePlan, say: Callable[[str], None]) -> None:
+    """Does the remote cache answer? Required: fail now. Else warn once; Bazel falls back to local."""
+    url = remote.secret_url or remote.url
+    if not url:
+        return
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443, "grpc": 80, "grpcs": 443}[parts.scheme]
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=5):
+            return
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    if remote.required:
+        raise RemoteCacheError(f"remote cache {remote.url} does not answer ({reason})")
+    say(f"warning: remote cache {remote.url} does not answer ({reason}); building with local caches only")

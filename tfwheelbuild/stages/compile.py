@@ -12,7 +12,7 @@ import shlex
 from tfwheelbuild.buildlog import first_error_block
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import BazelVersionError, CompileError
-from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC
+from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC, RemotePlan
 
 NAME = "compile"
 OOM_PATTERNS = ("Killed signal terminated program", "exit code 137", "Killed")
@@ -34,6 +34,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if ctx.bazel_version != ctx.plan.recipe.bazel:
         ctx.log.say(f"the checkout's .bazelversion asks for Bazel {ctx.bazel_version}; the recipe for "
                     f"{ctx.plan.recipe.release} says {ctx.plan.recipe.bazel}: using the checkout's")
+    write_remote_rc(ctx)
     builder = ctx.builder_id.removeprefix("sha256:")
     build_args = [a.replace(BUILDER_ID, builder) for a in plan.bazel_build]
     argv = ["bazel", *plan.bazel_startup, "build", *build_args, plan.target]
@@ -59,6 +60,32 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes)}
+
+
+def remote_rc_lines(remote: RemotePlan) -> list[str]:
+    """The secret half of the remote settings, as bazelrc lines (shell-quoted, as Bazel tokenizes them)."""
+    lines = []
+    if remote.secret_url:
+        lines.append("build " + shlex.quote(f"--remote_cache={remote.secret_url}"))
+    if remote.header_file is not None:
+        for raw in remote.header_file.read_text().splitlines():
+            name, sep, value = raw.partition(":")
+            if sep and name.strip() and not raw.lstrip().startswith("#"):
+                lines.append("build " + shlex.quote(f"--remote_header={name.strip()}={value.strip()}"))
+    return lines
+
+
+def write_remote_rc(ctx: BuildContext) -> None:
+    """Credentials go into the checkout's .bazelrc.user (TF's .bazelrc try-imports it), inside the
+    throwaway container: never on a command line, in the log, the manifest or an image layer."""
+    lines = remote_rc_lines(ctx.plan.remote)
+    if not lines:
+        return
+    ctx.engine.put_files(ctx.container, SRC, {".bazelrc.user": ("\n".join(lines) + "\n").encode()})
+    # A source whose .bazelrc does not import .bazelrc.user would silently build without the cache.
+    ctx.run(["sh", "-c", "grep -q 'bazelrc.user' .bazelrc 2>/dev/null || "
+                         "echo 'try-import %workspace%/.bazelrc.user' >> .bazelrc"], workdir=SRC)
+    ctx.log.say(f"remote cache {ctx.plan.remote.url or ctx.plan.remote.executor}: credentials in .bazelrc.user")
 
 
 def built_outputs(output: list[str]) -> list[str]:

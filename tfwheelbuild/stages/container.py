@@ -27,7 +27,9 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if ca is not None and ca.is_file():
         # For bazelisk-py's downloads through a TLS-intercepting proxy or from an internal mirror.
         mounts.append(Mount(source=str(ca.resolve()), target=CA_IN_CONTAINER, read_only=True))
-    ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels)
+    # A remote cache on the engine host's loopback is only reachable from the host's network.
+    ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels,
+                                     network="host" if ctx.plan.remote.loopback else "bridge")
     ctx.log.say(f"build container {ctx.container[:12]} started from {ctx.builder_tag}")
     code = ctx.run(["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired", PATCH_DIR,
                     f"{CACHE}/bazel", f"{CACHE}/bazelisk"])
