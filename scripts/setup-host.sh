@@ -68,8 +68,10 @@ esac
 if ! command -v debootstrap >/dev/null 2>&1; then
   apt_install debootstrap
 fi
-# 4. For the test suite only (`setup-host.sh --test`): a headless browser that renders the HTML report.
-if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
-  apt_install chromium
+# 4. For the test suite only (`setup-host.sh --test`): a headless browser that renders the HTML
+#    report, and nginx (its WebDAV module) as a real HTTP remote cache on loopback.
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
+  command -v nginx >/dev/null 2>&1 || apt_install nginx-light
 fi
 log "ready"

@@ -141,11 +141,12 @@ _SETTINGS_OPTIONS = (
     click.option("--remote-executor", help="Bazel remote execution endpoint, grpc(s)://…"),
     click.option("--remote-instance-name", help="REAPI instance name."),
     click.option("--cache-namespace", help="Prefix for this build's own cache volumes [default: shared]."),
+    click.option("--docker-host", help="Engine to build on: ssh://user@arm64-box, tcp://… [default: DOCKER_HOST]."),
 )
 _SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "plat",
                  "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
                  "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
-                 "remote_executor", "remote_instance_name", "cache_namespace")
+                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host")
 
 
 def settings_options(func: F) -> F:
@@ -163,4 +164,8 @@ def resolve_settings(kw: dict[str, Any], **more: Any) -> tuple[Any, Any]:
     cli = {key: kw.get(key) for key in _SETTING_KEYS}
     cli["default-patches"] = False if kw.get("no_default_patches") else None
     cli.update(more)
-    return resolve(cli, dict(os.environ), config), config
+    settings = resolve(cli, dict(os.environ), config)
+    if settings["docker-host"]:
+        # Every engine connection (the SDK's from_env) then goes to that host, as with the docker CLI.
+        os.environ["DOCKER_HOST"] = settings["docker-host"]
+    return settings, config

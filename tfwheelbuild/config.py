@@ -89,6 +89,8 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("remote-executor", "str", "", "Bazel remote execution endpoint (grpc[s]://); its platform must "
               "match the builder's toolchain."),
     OptionDef("remote-instance-name", "str", "", "REAPI instance name for the remote cache/executor."),
+    OptionDef("docker-host", "str", "", "Docker engine to build on, e.g. ssh://builder@arm64-box or "
+              "tcp://10.0.0.5:2376 (empty: DOCKER_HOST or the local socket). An arm64 engine builds natively."),
     OptionDef("cache-namespace", "str", "", "Name prefix for this build's cache volumes, to keep sets of "
               "caches apart (empty: the shared ones)."),
 )

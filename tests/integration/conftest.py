@@ -124,3 +124,75 @@ def index_server(tmp_path: Path) -> Iterator[IndexServer]:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@dataclass(frozen=True)
+class WebDavCache:
+    """nginx's WebDAV module on loopback: the simplest real HTTP cache Bazel speaks to."""
+
+    url: str
+    root: Path
+
+    def usage(self) -> tuple[int, int]:
+        """(files, bytes) stored."""
+        files = [p for p in self.root.rglob("*") if p.is_file()]
+        return len(files), sum(p.stat().st_size for p in files)
+
+
+@pytest.fixture()
+def webdav_cache(tmp_path: Path) -> Iterator[WebDavCache]:
+    import shutil
+    import time
+    import urllib.error
+    import urllib.request
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.fail("nginx is missing: `make test` installs nginx-light (scripts/setup-host.sh --test)")
+    prefix = tmp_path / "nginx"
+    root = prefix / "cache"
+    root.mkdir(parents=True)
+    port = _free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(f"""\
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+# The worker must be able to write into the cache root (the master runs as root here).
+user root;
+events {{ worker_connections 256; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            root {root};
+            dav_methods PUT;
+            create_full_put_path on;
+            client_max_body_size 1G;
+        }}
+    }}
+}}
+""")
+    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "probe", timeout=1)
+            except urllib.error.HTTPError:
+                break  # 404: nginx answers
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"nginx exited: {(prefix / 'error.log').read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield WebDavCache(url=url, root=root)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
