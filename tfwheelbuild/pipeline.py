@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,9 +19,10 @@ from tfwheelbuild import __version__
 from tfwheelbuild.buildlog import BuildLog, first_error_block
 from tfwheelbuild.ci import endgroup, github_actions, group, step_summary, write_step_summary
 from tfwheelbuild.context import BuildContext
-from tfwheelbuild.engine import Engine
+from tfwheelbuild.engine import Engine, EngineInfo
 from tfwheelbuild.errors import Interrupted, TfwbError
-from tfwheelbuild.plan import BuildOptions, PatchFile, make_plan
+from tfwheelbuild.locks import cache_lock
+from tfwheelbuild.plan import BuildOptions, BuildPlan, PatchFile, make_plan
 from tfwheelbuild.preflight import expected_key, find_in_output
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.stages import (
@@ -131,6 +133,19 @@ def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...]
     info = engine.info()
     plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes,
                      engine_emulated=not info.native_arm64)
+
+    def say(line: str) -> None:
+        if not quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    with cache_lock(opts.work_root, opts.cache_namespace, say):
+        return _build_or_skip(opts, plan, engine, info, commit=commit, force=force, quiet=quiet, verbose=verbose,
+                              in_index=in_index, started=started)
+
+
+def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: EngineInfo, *, commit: str,
+                   force: bool, quiet: bool, verbose: bool, in_index: Callable[[str], str | None] | None,
+                   started: float) -> dict[str, object]:
     key = None if force else expected_key(plan, engine, commit)
     if key is not None:
         wheel = find_in_output(plan, key)
