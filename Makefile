@@ -40,5 +40,5 @@ test: venv test-host lint
 clean:
 	rm -rf $(VENV) dist .tfwheelbuild
 
-bench: venv host
+bench: venv test-host
 	$(BIN)/python scripts/benchmark.py --units $${UNITS:-40}
