@@ -22,8 +22,11 @@ SOURCES_LIST = Path("/etc/apt/sources.list")
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 
 
-def base_tag(suite: str) -> str:
-    return f"tfwheelbuild/base:{suite}-arm64"
+def base_tag(suite: str, arch: str = "arm64") -> str:
+    return f"tfwheelbuild/base:{suite}-{arch}"
+
+
+HOST_DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIST) -> str:
@@ -49,20 +52,21 @@ def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIS
     return FALLBACK_MIRROR
 
 
-def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog) -> str:
-    """Create tfwheelbuild/base:<suite>-arm64; return its image id."""
+def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog, arch: str = "arm64") -> str:
+    """Create tfwheelbuild/base:<suite>-<arch> (arm64 for builds and tests, amd64 for cross
+    builders); return its image id."""
     if shutil.which("debootstrap") is None:
         raise BaseBootstrapError("debootstrap is not installed on this host")
     if os.geteuid() != 0:
         raise BaseBootstrapError("debootstrap must run as root")
-    if os.uname().machine not in ("aarch64", "arm64") and not Path(
-            "/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+    foreign = HOST_DEBIAN_ARCH.get(os.uname().machine) != arch
+    if foreign and arch == "arm64" and not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
         raise EmulationMissingError("qemu-aarch64 is not registered with binfmt_misc on this host")
-    tag = base_tag(suite)
-    log.say(f"bootstrapping an arm64 Debian {suite} base from {mirror} (about 2 minutes)")
+    tag = base_tag(suite, arch)
+    log.say(f"bootstrapping an {arch} Debian {suite} base from {mirror} (minutes)")
     with tempfile.TemporaryDirectory(prefix="tfwb-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        cmd = ["debootstrap", "--arch=arm64", "--variant=minbase", suite, str(rootfs), mirror]
+        cmd = ["debootstrap", f"--arch={arch}", "--variant=minbase", suite, str(rootfs), mirror]
         _run(cmd, log)
         context = Path(tmp) / "context"
         context.mkdir()
@@ -71,7 +75,7 @@ def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog) -> st
         template = resources.buildenv("base-rootfs.Dockerfile").read_text()
         (context / "Dockerfile").write_text(
             template.replace("{{SUITE}}", suite).replace("{{MIRROR}}", mirror))
-        image_id = engine.build_image(context, tag, sink=log.line)
+        image_id = engine.build_image(context, tag, sink=log.line, platform=f"linux/{arch}")
     log.say(f"base image {tag} ready ({image_id[:19]})")
     return image_id
 

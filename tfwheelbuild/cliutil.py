@@ -141,12 +141,15 @@ _SETTINGS_OPTIONS = (
     click.option("--remote-executor", help="Bazel remote execution endpoint, grpc(s)://…"),
     click.option("--remote-instance-name", help="REAPI instance name."),
     click.option("--cache-namespace", help="Prefix for this build's own cache volumes [default: shared]."),
+    click.option("--mode", type=click.Choice(["auto", "emulated", "cross"]),
+                 help="cross: compile natively with an aarch64 cross toolchain (2.16+); emulated: the arm64 "
+                 "builder under qemu; auto: native on arm64 engines, else emulated [default: auto]."),
     click.option("--docker-host", help="Engine to build on: ssh://user@arm64-box, tcp://… [default: DOCKER_HOST]."),
 )
 _SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "plat",
                  "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
                  "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
-                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host")
+                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode")
 
 
 def settings_options(func: F) -> F:

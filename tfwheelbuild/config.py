@@ -73,6 +73,10 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("exclude", "list", (), "Libraries auditwheel must not graft into the wheel."),
     OptionDef("project-name", "str", "", "Distribution name, e.g. tensorflow-aarch64-internal."),
     OptionDef("build-tag", "str", "", "Wheel build tag, e.g. 1."),
+    OptionDef("mode", "str", "auto", "How the aarch64 code is compiled: `cross` (natively in an amd64 builder with "
+              "Debian's aarch64 cross GCC, through the release's `cross_compile_linux_arm64` config; 2.16+), "
+              "`emulated` (the arm64 builder under qemu) or `auto` (natively on an arm64 engine, else emulated).",
+              choices=("auto", "emulated", "cross")),
     OptionDef("test-command", "str", "", "Extra command run in the test venv."),
     OptionDef("retries", "int", 1, "How many times nightly retries an entry that failed with an "
               "infrastructure error.", minimum=0),

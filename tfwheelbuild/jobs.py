@@ -38,7 +38,7 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
         remote_cache=settings["remote-cache"], remote_cache_readonly=settings["remote-cache-readonly"],
         remote_cache_required=settings["remote-cache-required"], remote_header_file=settings["remote-header-file"],
         remote_executor=settings["remote-executor"], remote_instance_name=settings["remote-instance-name"],
-        cache_namespace=settings["cache-namespace"],
+        cache_namespace=settings["cache-namespace"], mode=settings["mode"],
     )
 
 

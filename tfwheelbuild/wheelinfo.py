@@ -104,3 +104,28 @@ def read_dist_info_file(path: Path, name: str) -> bytes | None:
             if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == name:
                 return archive.read(entry)
     return None
+
+
+ELF_MACHINES = {183: "aarch64", 62: "x86_64", 40: "arm", 3: "x86"}
+
+
+def foreign_libraries(path: Path, machine: int = 183) -> list[tuple[str, str]]:
+    """Shared libraries in the wheel whose ELF header names another machine than `machine` (aarch64).
+
+    The wheel's tag comes from a file name; the libraries' own headers say what they really are (a
+    cross build that missed its config makes a well-formed wheel of x86_64 code).
+    """
+    found = []
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            base = name.rsplit("/", 1)[-1]
+            if not (base.endswith(".so") or ".so." in base):
+                continue
+            with archive.open(name) as member:
+                header = member.read(20)
+            if header[:4] != b"\x7fELF" or len(header) < 20:
+                continue
+            got = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+            if got != machine:
+                found.append((name, ELF_MACHINES.get(got, f"machine {got}")))
+    return found

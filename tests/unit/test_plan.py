@@ -302,3 +302,31 @@ def test_nightly_before_220_is_refused(tf: str) -> None:
 def test_nightly_date_must_be_yyyymmdd(date: str) -> None:
     with pytest.raises(UsageError, match="not YYYYMMDD"):
         _plan("2.21.0", "3.11", nightly_date=date)
+
+
+def test_cross_mode_uses_the_release_config_and_an_amd64_builder() -> None:
+    plan = _plan("2.16.1", "3.11", mode="cross")
+    assert "--config=cross_compile_linux_arm64" in plan.compile.bazel_build
+    assert plan.builder.template == "builder-cross.Dockerfile" and plan.builder.platform == "linux/amd64"
+    assert plan.cross_base is not None and plan.cross_base.arch == "amd64" and plan.base.arch == "arm64"
+    assert plan.runtime.platform == "linux/arm64"
+    # Bazel runs natively: no C1-only JVM for emulation.
+    assert not any("TieredStopAtLevel" in a for a in plan.compile.bazel_startup)
+    assert any(line.startswith("builder base:") for line in plan.describe())
+
+
+def test_emulated_and_auto_modes_keep_the_arm64_builder() -> None:
+    for mode in ("auto", "emulated"):
+        plan = _plan("2.16.1", "3.11", mode=mode)
+        assert plan.builder.template == "builder.Dockerfile" and plan.cross_base is None
+        assert not any("cross_compile" in a for a in plan.compile.bazel_build)
+
+
+def test_cross_mode_needs_a_release_with_a_cross_config() -> None:
+    with pytest.raises(UsageError, match="no cross-compile config"):
+        _plan("2.13.0", "3.11", mode="cross")
+
+
+def test_cross_mode_refuses_a_demanded_policy() -> None:
+    with pytest.raises(UsageError, match="--plat cannot be demanded in cross mode"):
+        _plan("2.17.0", "3.11", mode="cross", plat="manylinux_2_34_aarch64")

@@ -147,3 +147,20 @@ def test_output_files_get_the_umask_mode_not_mkstemps_0600(tmp_path: Path) -> No
     for name in ("x.whl", "x.whl.manifest.json"):
         assert stat.S_IMODE((tmp_path / "out" / name).stat().st_mode) == 0o644
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.whl", "x.whl.manifest.json"]
+
+
+def test_foreign_libraries_reads_elf_headers(tmp_path: Path) -> None:
+    import zipfile
+
+    from tfwheelbuild.wheelinfo import foreign_libraries
+
+    def elf(machine: int) -> bytes:
+        return b"\x7fELF\x02\x01\x01" + b"\0" * 11 + machine.to_bytes(2, "little") + b"\0" * 40
+
+    wheel = tmp_path / "t-1-cp311-cp311-linux_aarch64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("t/_ok.so", elf(183))
+        archive.writestr("t.libs/libgomp-1.so.1.0.0", elf(183))
+        archive.writestr("t/_bad.cpython-311.so", elf(62))
+        archive.writestr("t/readme.txt", "not a library")
+    assert foreign_libraries(wheel) == [("t/_bad.cpython-311.so", "x86_64")]

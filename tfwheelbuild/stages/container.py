@@ -28,7 +28,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
         # For bazelisk-py's downloads through a TLS-intercepting proxy or from an internal mirror.
         mounts.append(Mount(source=str(ca.resolve()), target=CA_IN_CONTAINER, read_only=True))
     # A remote cache on the engine host's loopback is only reachable from the host's network.
-    ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels,
+    ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels, platform=ctx.plan.builder.platform,
                                      network="host" if ctx.plan.remote.loopback else "bridge")
     ctx.log.say(f"build container {ctx.container[:12]} started from {ctx.builder_tag}")
     code = ctx.run(["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired", PATCH_DIR,

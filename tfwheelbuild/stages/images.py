@@ -22,8 +22,12 @@ def run(ctx: BuildContext) -> dict[str, object]:
     base_ref, ctx.base_id = ensure_base(ctx.engine, ctx.log, ctx.plan.base, ctx.plan.python)
     ctx.engine.check_arm64(base_ref)
     ca = ctx.plan.test.ca_bundle
-    ctx.builder_tag, ctx.builder_id = ensure_image(ctx.engine, ctx.log, ctx.plan.builder, base_ref,
-                                                   ctx.base_id, ca)
+    # Cross mode: the builder stands on an amd64 base and runs natively; the runtime stays arm64.
+    builder_ref, builder_base_id = base_ref, ctx.base_id
+    if ctx.plan.cross_base is not None:
+        builder_ref, builder_base_id = ensure_base(ctx.engine, ctx.log, ctx.plan.cross_base, ctx.plan.python)
+    ctx.builder_tag, ctx.builder_id = ensure_image(ctx.engine, ctx.log, ctx.plan.builder, builder_ref,
+                                                   builder_base_id, ca)
     ctx.runtime_tag, ctx.runtime_id = ensure_image(ctx.engine, ctx.log, ctx.plan.runtime, base_ref,
                                                    ctx.base_id, ca)
     return {"base": base_ref, "base_id": ctx.base_id, "builder": ctx.builder_tag,
@@ -36,8 +40,8 @@ def ensure_base(engine: Engine, log: BuildLog, base: BasePlan, python: str) -> t
     ref = base.image
     if image_id is None:
         try:
-            log.say(f"pulling {base.image} (linux/arm64)")
-            image_id = engine.pull(base.image)
+            log.say(f"pulling {base.image} (linux/{base.arch})")
+            image_id = engine.pull(base.image, platform=f"linux/{base.arch}")
         except ImageError as exc:
             if base.user_chosen:
                 raise
@@ -45,14 +49,15 @@ def ensure_base(engine: Engine, log: BuildLog, base: BasePlan, python: str) -> t
                 raise ImageError(
                     f"{exc.message}; and no Debian suite ships Python {python} to fall back on",
                     remedy="pass --base-image with an arm64 image that has that Python") from exc
-            ref = base_tag(base.bootstrap_suite)
-            log.say(f"cannot pull {base.image}: falling back to the arm64 Debian "
+            ref = base_tag(base.bootstrap_suite, base.arch)
+            log.say(f"cannot pull {base.image}: falling back to the {base.arch} Debian "
                     f"{base.bootstrap_suite} base {ref} (pass --base-image to choose)")
-            image_id = engine.image_id(ref) or bootstrap_base(engine, base.bootstrap_suite, base.mirror, log)
+            image_id = engine.image_id(ref) or bootstrap_base(engine, base.bootstrap_suite, base.mirror, log,
+                                                              arch=base.arch)
     arch = engine.image_arch(ref)
-    if arch != "arm64":
-        raise ImageError(f"base image {ref} is built for {arch}, not arm64",
-                         remedy="pass --base-image with a linux/arm64 image")
+    if arch != base.arch:
+        raise ImageError(f"base image {ref} is built for {arch}, not {base.arch}",
+                         remedy=f"pass --base-image with a linux/{base.arch} image")
     return ref, image_id
 
 
@@ -61,7 +66,7 @@ def lookup_builder_id(engine: Engine, base: BasePlan, builder: ImageRecipe, ca_b
     ref = base.image
     base_id = engine.image_id(ref)
     if base_id is None and not base.user_chosen and base.bootstrap_suite:
-        ref = base_tag(base.bootstrap_suite)
+        ref = base_tag(base.bootstrap_suite, base.arch)
         base_id = engine.image_id(ref)
     if base_id is None:
         return None
@@ -106,7 +111,7 @@ def ensure_image(engine: Engine, log: BuildLog, recipe: ImageRecipe, base_ref: s
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
         try:
-            image_id = engine.build_image(Path(tmp), tag, sink=log.line,
+            image_id = engine.build_image(Path(tmp), tag, sink=log.line, platform=recipe.platform,
                                           labels={"org.tfwheelbuild.role": recipe.role})
         except ImageError as exc:
             raise _explain(exc, log.since(start), base_ref) from exc

@@ -17,7 +17,7 @@ from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import CompileError, RepairError
 from tfwheelbuild.key import build_key
 from tfwheelbuild.plan import OUT, RepairPlan
-from tfwheelbuild.wheelinfo import WheelInfo, add_dist_info_file, inspect_wheel, set_build_tag
+from tfwheelbuild.wheelinfo import WheelInfo, add_dist_info_file, foreign_libraries, inspect_wheel, set_build_tag
 
 NAME = "repair"
 STAMP_FILE = "tfwheelbuild.json"
@@ -31,6 +31,12 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if ctx.staging.exists():
         shutil.rmtree(ctx.staging)
     info = repair_in_container(ctx.engine, ctx.container, raw[0], ctx.plan.repair, ctx.log, ctx.staging)
+    foreign = foreign_libraries(info.path)
+    if foreign:
+        name, machine = foreign[0]
+        raise CompileError(f"the wheel's {name} is {machine} code, not aarch64 ({len(foreign)} such libraries)",
+                           remedy="a cross build must use the release's cross-compile config; see the log's "
+                                  "bazel command")
     # The build key travels inside the wheel too, so a wheel found anywhere says how it was made.
     ctx.build_key = build_key(ctx.plan, ctx.commit, ctx.builder_id)
     stamp = {"build_key": ctx.build_key, "tool": f"tfwheelbuild {__version__}", "source": ctx.plan.source.url,
