@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import sys
 import time
 from collections import deque
@@ -95,7 +96,11 @@ class BuildLog:
         total = int(match["total"].replace(",", ""))
         if self._out.isatty():
             if self._bar is None:
-                self._bar = tqdm(total=total, unit="action", file=self._out, dynamic_ncols=True)
+                # A terminal that reports a 0x0 size (a bare pty, some CI runners) makes tqdm hide the
+                # bar as "below the screen": take COLUMNS/LINES or a sane size instead.
+                size = shutil.get_terminal_size((100, 24))
+                self._bar = tqdm(total=total, unit="action", file=self._out, ncols=size.columns or 100,
+                                 nrows=size.lines or 24)
             self._bar.total = max(total, done)
             self._bar.n = done
             self._bar.set_postfix_str(match["what"][:60], refresh=False)

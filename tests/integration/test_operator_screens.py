@@ -7,12 +7,15 @@ action really run, so the bar has something to advance through.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 import uuid
 from pathlib import Path
@@ -74,6 +77,7 @@ def test_broken_cpp_screen_names_the_file_and_line(fixture_repo: Path, work_dir:
 def run_in_pty(argv: list[str], timeout: float) -> str:
     """Run argv with a pseudo-terminal as stdout/stderr; return everything it drew."""
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))  # a 160x40 terminal
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, close_fds=True,
                             env={**os.environ, "COLUMNS": "160", "TERM": "xterm"})
     os.close(follower)

@@ -156,3 +156,33 @@ def test_the_last_process_summary_line_is_found(output: list[str], expected: str
     from tfwheelbuild.stages.compile import process_summary
 
     assert process_summary(output) == expected
+
+
+def test_bar_draws_in_a_terminal_that_reports_no_size(tmp_path: Path) -> None:
+    """A bare pty says 0x0; tqdm would then hide the bar as off-screen (seen in the TTY e2e test)."""
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    code = ("from pathlib import Path\nfrom tfwheelbuild.buildlog import BuildLog\n"
+            f"log = BuildLog(Path({str(tmp_path / 'b.log')!r}))\n"
+            "for i in range(4):\n    log.line(f'[{i} / 12] Compiling unit_{i}.cc')\nlog.close()\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    proc.wait(timeout=30)
+    os.close(leader)
+    frames = re.findall(rb"(\d+)/12 \[", out)
+    assert {int(n) for n in frames} >= {0, 1, 2, 3}, out
