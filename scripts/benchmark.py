@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Speed benchmark on the TensorFlow-shaped fixture; writes BENCHMARKS.md.
 
-Runs, in one go and on one machine: a cold build (no Bazel caches), a no-op build (same key), a
-forced warm rebuild, a rebuild after a one-file patch change, the same cold build with
-`--mode cross` (compile stage compared: P4), and the plain-Dockerfile baseline
-many users start from (configure + bazel build in one RUN, no cache volumes) after the same
-patch change, and a "fresh host" (no local cache volumes at all) building from a warm shared
-remote cache (nginx WebDAV on loopback; needs nginx, `scripts/setup-host.sh --test`). Images are built once per toolchain and are not part of any figure: the cold
-build's image stage time is reported and subtracted.
+Runs, in one go and on one machine: a cold build (no Bazel caches); the same cold build with
+`--mode cross` (compile stages compared: P4); a no-op build (same key); a forced warm rebuild; a
+rebuild after a one-file patch change; the plain-Dockerfile baseline many users start from
+(configure + bazel build in one RUN, no cache volumes) after the same patch change; and a "fresh
+host" (no local cache volumes at all) building from a warm shared remote cache (nginx WebDAV on
+loopback; needs nginx: `scripts/setup-host.sh --test`). Images are built once per toolchain and
+are not part of any figure: the cold build's image stage time is reported and subtracted.
 
 Usage: scripts/benchmark.py [--units 40] [--output BENCHMARKS.md]      (or: make bench)
 """
