@@ -1,7 +1,7 @@
 # tfwheelbuild cross builder: an amd64 image that compiles aarch64 wheels natively with Debian's
 # aarch64 cross GCC (bazel build --config=cross_compile_linux_arm64), instead of running the arm64
 # builder under qemu. Same layout as builder.Dockerfile (/opt/tfwb/{bazel,tools,py}, bazelisk-py
-# as /usr/local/bin/bazel) and the same {{...}} placeholders, rendered by tfwheelbuild/stages/images.py.
+# as /usr/local/bin/bazel) and the same placeholders, rendered by tfwheelbuild/stages/images.py.
 # BASE_IMAGE must be an amd64 Debian (tfwheelbuild/base:<suite>-amd64); build it for linux/amd64.
 FROM {{BASE_IMAGE}}
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8

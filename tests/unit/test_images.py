@@ -126,3 +126,14 @@ def test_content_tag_python_in_the_tag() -> None:
     assert t311.startswith("tfwheelbuild/runtime:py3.11-")
     assert t312.startswith("tfwheelbuild/runtime:py3.12-")
     assert t311.split("-")[-1] != t312.split("-")[-1]
+
+
+def test_cross_builder_context_carries_the_launcher_and_ca(tmp_path: Path) -> None:
+    from tfwheelbuild.plan import builder_recipe
+    from tfwheelbuild.stages.images import render
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("CERT")
+    files = render(builder_recipe("3", ("numpy",), cross=True), "tfwheelbuild/base:bookworm-amd64", "sha256:1", ca)
+    assert set(files) == {"Dockerfile", "bazelisk.py", "ca-bundle.pem"} and files["ca-bundle.pem"] == b"CERT"
+    assert b"gcc-aarch64-linux-gnu" in files["Dockerfile"] and b"{{" not in files["Dockerfile"]

@@ -83,7 +83,7 @@ def render(recipe: ImageRecipe, base_ref: str, base_id: str, ca_bundle: Path | N
     # The base's id (not just its name) is part of the hash: a moved base tag means a new builder.
     text += f"LABEL org.tfwheelbuild.base-id={base_id}\n"
     files = {"Dockerfile": text.encode()}
-    if recipe.role == "builder":
+    if recipe.role.startswith("builder"):  # builder and builder-cross copy the launcher and CA
         files["bazelisk.py"] = resources.bazelisk_source()
         files["ca-bundle.pem"] = ca_bundle.read_bytes() if ca_bundle and ca_bundle.is_file() else b""
     return files
