@@ -90,7 +90,7 @@ def build(**kw: Any) -> None:
         for line in plan.describe():
             click.echo(line)
         return
-    summary = _build_and_publish(opts, recipe, patches, settings, kw)
+    summary = _build_recorded(opts, recipe, patches, settings, kw)
     if kw["as_json"]:
         click.echo(json.dumps(summary))
         return
@@ -102,10 +102,40 @@ def build(**kw: Any) -> None:
         hits = dict(summary.get("cache") or {}).get("remote cache hit")
         click.echo(f"built {summary['wheel']} in {summary['seconds']} s"
                    + (f" ({hits} actions from the remote cache)" if hits else ""))
+        if summary.get("report"):
+            click.echo(f"report: {summary['report']}")
     published = summary.get("published")
     if isinstance(published, dict):
         said = "published to" if published["status"] == "uploaded" else "already identical on"
         click.echo(f"{said} {published['index']}" + ("; installs from it" if "verified" in published else ""))
+
+
+def _build_recorded(opts: Any, recipe: Any, patches: Any, settings: Any, kw: dict[str, Any]) -> dict[str, Any]:
+    """The build, kept in the run history with a report page beside its log (skips are not recorded)."""
+    from tfwheelbuild.cli_nightly import record_build
+    from tfwheelbuild.errors import TfwbError
+    from tfwheelbuild.history import now_iso
+
+    started = now_iso()
+
+    def record(summary: dict[str, Any] | None, error: TfwbError | None, build_dir: Path) -> str:
+        # Best effort: a history that cannot be written must not fail a build that succeeded.
+        try:
+            return str(record_build(summary, error, tf_version=opts.tf_version, python=opts.python,
+                                    started=started, report_dir=build_dir))
+        except TfwbError as exc:
+            click.echo(f"warning: not recorded in the run history: {exc.message}", err=True)
+            return ""
+
+    try:
+        summary = _build_and_publish(opts, recipe, patches, settings, kw)
+    except TfwbError as exc:
+        if exc.log_path:  # it got as far as a build directory
+            record(None, exc, Path(exc.log_path).parent)
+        raise
+    if summary.get("log"):
+        summary["report"] = record(summary, None, Path(str(summary["log"])).parent)
+    return summary
 
 
 def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: dict[str, Any]) -> dict[str, Any]:

@@ -201,8 +201,38 @@ def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool
     return attempt
 
 
+def record_build(summary: dict[str, Any] | None, error: Any, *, tf_version: str, python: str, started: str,
+                 report_dir: Path) -> Path:
+    """A single `build` in the run history, with its own report.html (stages, and the trend of this
+    release × Python over earlier builds and nights)."""
+    from tfwheelbuild.history import History
+    from tfwheelbuild.nightly import Outcome
+
+    ident = f"{tf_version}-py{python}"
+    if summary is not None:
+        wheel = Path(str(summary["wheel"]))
+        published = dict(summary.get("published") or {})
+        outcome = Outcome(identifier=ident, tf_version=tf_version, python=python,
+                          status="built" if summary["status"] == "built" else "skipped",
+                          where=str(summary.get("where", "")), published=str(published.get("status", "")),
+                          verified="verified" in published, seconds=float(str(summary["seconds"])),
+                          wheel=wheel.name, wheel_size=wheel.stat().st_size if wheel.is_file() else 0,
+                          build_key=str(summary["build_key"]), log_path=str(summary.get("log", "")),
+                          manifest=str(summary.get("manifest", "")),
+                          stages=tuple((n, float(t), "passed") for n, t in dict(summary.get("stages") or {}).items()))
+    else:
+        outcome = Outcome(identifier=ident, tf_version=tf_version, python=python, status="failed",
+                          error=error.message, exit_code=error.exit_code, log_path=error.log_path)
+    status = "failed" if outcome.status == "failed" else "passed"
+    with History() as history:
+        run_id = history.start_run("build", started=started)
+        _, html = _report(history, run_id, started, status, [outcome], report_dir, kind="build")
+        history.finish_run(run_id, status, html)
+    return html
+
+
 def _report(history: Any, run_id: int, started: str, status: str, outcomes: list[Any],
-            report_dir: Path) -> tuple[Path, Path]:
+            report_dir: Path, kind: str = "nightly") -> tuple[Path, Path]:
     from tfwheelbuild.history import EntryRecord, now_iso
     from tfwheelbuild.report import ReportEntry, RunReport, write_report
 
@@ -217,7 +247,7 @@ def _report(history: Any, run_id: int, started: str, status: str, outcomes: list
         seconds=o.seconds, wheel=o.wheel, wheel_size=o.wheel_size, build_key=o.build_key, error=o.error,
         log_path=o.log_path, manifest_path=o.manifest, stages=o.stages) for o in outcomes)
     trends = {o.identifier: history.trend(o.identifier) for o in outcomes}
-    run = RunReport(kind="nightly", started=started, finished=now_iso(), status=status, entries=entries)
+    run = RunReport(kind=kind, started=started, finished=now_iso(), status=status, entries=entries)
     return write_report(report_dir, run, trends)
 
 

@@ -39,6 +39,10 @@ def test_build_leaves_a_tested_manylinux_wheel_and_manifest(first: tuple[CliResu
     wheel = Path(str(summary["wheel"]))
     assert wheel.parent == out and WHEEL_RE.match(wheel.name), wheel.name
     assert sorted(p.name for p in out.iterdir()) == [wheel.name, wheel.name + ".manifest.json"]
+    # The build is in the run history, with a report page beside its log.
+    report = Path(str(summary["report"]))
+    assert report.name == "report.html" and report.parent == Path(str(summary["log"])).parent
+    assert 'data-status="built"' in report.read_text() and "stage-compile" in report.read_text()
 
     manifest = json.loads((out / (wheel.name + ".manifest.json")).read_text())
     tag_commit = subprocess.run(["git", "-C", str(fixture_repo), "rev-parse", "v2.16.1^{commit}"],
