@@ -21,9 +21,10 @@ pytestmark = pytest.mark.engine
 
 
 def build(repo: Path, work: Path, out: Path, *extra: str) -> CliResult:
+    # Cross mode compiles natively: the cache behaviour under test is the same, the suite is minutes faster.
     return tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(repo), "--patches",
                         str(FIXTURE_PATCHES), "--output", str(out), "--work-dir", str(work), "--force", "--json",
-                        *extra)
+                        "--mode", "cross", *extra)
 
 
 def wipe_volumes(namespace: str) -> None:
