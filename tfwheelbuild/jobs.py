@@ -48,8 +48,8 @@ def pin_source(opts: BuildOptions, recipe: Recipe, say: Callable[[str], None]) -
     A branch (tracking `r2.20` or `master`) builds its newest commit with a nightly version stamp,
     through the release's own ML_WHEEL_TYPE where it has one (2.20+), as tf-nightly does.
     """
-    from tfwheelbuild.plan import remote_plan
     from tfwheelbuild.preflight import check_remote, resolve_ref
+    from tfwheelbuild.remote import remote_plan
 
     check_remote(remote_plan(opts), say)
     full, commit = resolve_ref(opts.source, opts.ref or f"v{opts.tf_version}")

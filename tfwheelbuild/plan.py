@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from tfwheelbuild.errors import UsageError
 from tfwheelbuild.recipes import Recipe
+from tfwheelbuild.remote import RemotePlan, remote_flags, remote_plan
 
 BUILDER_ID = "<builder-image-id>"
 BAZEL_OUTPUT = "<the-wheel-bazel-built>"  # filled in from Bazel's "Target ... up-to-date:" lines
@@ -126,25 +126,6 @@ class CompilePlan:
     env: tuple[tuple[str, str], ...]  # for bazelisk-py: mirror, forced version, proxy
     jobs: int
     ram_mb: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class RemotePlan:
-    """Bazel remote cache/executor. Flags without secrets go on the command line; credentials (URL
-    userinfo, header file) reach Bazel through the checkout's .bazelrc.user, written in the container."""
-
-    url: str = ""  # credentials removed
-    executor: str = ""
-    instance_name: str = ""
-    readonly: bool = False
-    required: bool = False
-    secret_url: str = ""  # the URL with its userinfo, only when it has one
-    header_file: Path | None = None
-    loopback: bool = False  # the cache/executor is on the engine host's loopback: host networking
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.url or self.executor)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -352,64 +333,6 @@ def nightly_repo_env(recipe: Recipe, nightly_date: str) -> list[str]:
         raise UsageError(f"TensorFlow {recipe.release} has no ML_WHEEL_TYPE, so it cannot stamp a nightly version",
                          remedy="build 2.20 or newer with --nightly, or carry update_version.py --nightly as a patch")
     return ["--repo_env=ML_WHEEL_TYPE=nightly", f"--repo_env=ML_WHEEL_BUILD_DATE={nightly_date}"]
-
-
-REMOTE_SCHEMES = ("http", "https", "grpc", "grpcs")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def remote_plan(opts: BuildOptions) -> RemotePlan:
-    """Validated remote settings: a malformed URL fails here, before any container starts."""
-    def check(url: str, what: str, schemes: tuple[str, ...]) -> urllib.parse.SplitResult:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in schemes or not parts.hostname:
-            raise UsageError(f"{what} {_redact(url)!r} is not a {'/'.join(schemes)} URL with a host",
-                             remedy=f"e.g. {what} http://cache.internal:8080 or grpc://127.0.0.1:50051")
-        return parts
-
-    if not opts.remote_cache and not opts.remote_executor:
-        if opts.remote_cache_readonly or opts.remote_cache_required or opts.remote_header_file:
-            raise UsageError("remote cache options given without --remote-cache")
-        return RemotePlan()
-    hosts = []
-    secret = ""
-    url = ""
-    if opts.remote_cache:
-        parts = check(opts.remote_cache, "--remote-cache", REMOTE_SCHEMES)
-        hosts.append(parts.hostname)
-        url = _redact(opts.remote_cache)
-        secret = opts.remote_cache if url != opts.remote_cache else ""
-    if opts.remote_executor:
-        hosts.append(check(opts.remote_executor, "--remote-executor", ("grpc", "grpcs")).hostname)
-    if opts.remote_header_file is not None and not opts.remote_header_file.is_file():
-        raise UsageError(f"--remote-header-file {opts.remote_header_file} does not exist")
-    return RemotePlan(url=url, executor=opts.remote_executor, instance_name=opts.remote_instance_name,
-                      readonly=opts.remote_cache_readonly, required=opts.remote_cache_required, secret_url=secret,
-                      header_file=opts.remote_header_file, loopback=any(h in LOOPBACK_HOSTS for h in hosts))
-
-
-def remote_flags(remote: RemotePlan) -> list[str]:
-    """The command-line half of the remote settings: nothing secret."""
-    flags = []
-    if remote.url and not remote.secret_url:
-        flags.append(f"--remote_cache={remote.url}")
-    if remote.executor:
-        flags.append(f"--remote_executor={remote.executor}")
-    if remote.instance_name:
-        flags.append(f"--remote_instance_name={remote.instance_name}")
-    if remote.readonly:
-        flags.append("--remote_upload_local_results=false")
-    return flags
-
-
-def _redact(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if not parts.username and not parts.password:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def base_plan(base_image: str, mirror: str, python: str) -> BasePlan:

@@ -18,7 +18,8 @@ from pathlib import Path
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import RemoteCacheError, SourceError
 from tfwheelbuild.key import build_key
-from tfwheelbuild.plan import BuildPlan, RemotePlan
+from tfwheelbuild.plan import BuildPlan
+from tfwheelbuild.remote import RemotePlan
 from tfwheelbuild.stages.images import lookup_builder_id
 from tfwheelbuild.wheelinfo import inspect_wheel
 

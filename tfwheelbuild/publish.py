@@ -28,6 +28,7 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 
 from tfwheelbuild.errors import CredentialsError, PublishError, VersionConflictError
+from tfwheelbuild.remote import redact
 from tfwheelbuild.simple_index import LocalIndex, default_index_root
 from tfwheelbuild.wheelinfo import WheelInfo, inspect_wheel
 
@@ -52,16 +53,6 @@ class PublishResult:
     status: Literal["uploaded", "exists"]
     index: str
     simple_url: str
-
-
-def redact(url: str) -> str:
-    """A URL with any user:password@ removed: safe for logs, errors and reports."""
-    parts = urllib.parse.urlsplit(url)
-    if not parts.username and not parts.password:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _pypirc(path: Path | None = None) -> configparser.ConfigParser:

@@ -12,7 +12,8 @@ import shlex
 from tfwheelbuild.buildlog import first_error_block
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import BazelVersionError, CompileError
-from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC, RemotePlan
+from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC
+from tfwheelbuild.remote import RemotePlan
 
 NAME = "compile"
 OOM_PATTERNS = ("Killed signal terminated program", "exit code 137", "Killed")
