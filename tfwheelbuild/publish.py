@@ -81,7 +81,7 @@ def resolve_index(value: str, *, simple_url: str = "", pypirc: Path | None = Non
         upload = value.rstrip("/")
         if upload.endswith("/simple"):
             upload = upload[: -len("/simple")]  # pypiserver takes uploads at its root
-        return IndexTarget("remote", upload, simple_url or simple_url_for(upload))
+        return IndexTarget("remote", upload, simple_url or simple_url_for(redact(upload)))
     if value.startswith("file://"):
         value = urllib.parse.unquote(urllib.parse.urlsplit(value).path)
     elif "/" not in value and not Path(value).exists():
@@ -97,6 +97,9 @@ def resolve_index(value: str, *, simple_url: str = "", pypirc: Path | None = Non
 
 def _credentials(target: IndexTarget, env: Mapping[str, str], pypirc: Path | None) -> tuple[str, str] | None:
     user, password = env.get("TWINE_USERNAME", ""), env.get("TWINE_PASSWORD", "")
+    parts = urllib.parse.urlsplit(target.location)
+    if parts.username and not (user and password):
+        user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
     if target.repository and not (user and password):
         section = _pypirc(pypirc)[target.repository]
         user, password = user or section.get("username", ""), password or section.get("password", "")
@@ -134,12 +137,20 @@ def _publish_remote(wheel: Path, info: WheelInfo, target: IndexTarget, env: dict
             return "exists"
         raise VersionConflictError(f"{target.display} already has a different {wheel.name} "
                                    f"(sha256 {there[:12]}…, ours {info.sha256[:12]}…)")
+    parts = urllib.parse.urlsplit(target.location)
+    if parts.username and not target.repository:
+        # Credentials written into the URL go to twine through its environment, not its argv (ps).
+        env.setdefault("TWINE_USERNAME", urllib.parse.unquote(parts.username))
+        env.setdefault("TWINE_PASSWORD", urllib.parse.unquote(parts.password or ""))
     cmd = [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"]
-    cmd += ["--repository", target.repository] if target.repository else ["--repository-url", target.location]
+    cmd += ["--repository", target.repository] if target.repository else ["--repository-url", target.display]
     if pypirc:
         cmd += ["--config-file", str(pypirc)]
-    proc = subprocess.run([*cmd, str(wheel)], capture_output=True, text=True, env=twine_env(env), check=False,
-                          timeout=3600)
+    try:
+        proc = subprocess.run([*cmd, str(wheel)], capture_output=True, text=True, env=twine_env(env), check=False,
+                              timeout=3600)
+    except subprocess.TimeoutExpired as exc:
+        raise PublishError(f"upload of {wheel.name} to {target.display} did not finish within an hour") from exc
     if proc.returncode != 0:
         raise _twine_error(proc.stdout + proc.stderr, target, env)
     return "uploaded"

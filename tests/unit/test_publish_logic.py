@@ -72,3 +72,12 @@ def test_simple_page_links() -> None:
 
 def test_simple_url_for_keeps_explicit_simple() -> None:
     assert simple_url_for("http://h/simple") == "http://h/simple/"
+
+
+def test_credentials_in_the_index_url_never_reach_argv_or_results() -> None:
+    from tfwheelbuild.publish import _credentials
+
+    target = resolve_index("https://ci:s3cret@pypi.corp/")
+    assert "s3cret" not in target.display + target.simple_url
+    assert _credentials(target, {}, None) == ("ci", "s3cret")
+    assert _credentials(target, {"TWINE_USERNAME": "u", "TWINE_PASSWORD": "p"}, None) == ("u", "p")
