@@ -65,8 +65,10 @@ class Engine:
     @classmethod
     def connect(cls, base_url: str | None = None) -> Engine:
         try:
-            client = (docker.DockerClient(base_url=base_url, version="auto") if base_url
-                      else docker.from_env(version="auto"))
+            # ssh:// engines go through the ssh client, as the docker CLI does (the user's ssh config
+            # and agent), instead of paramiko.
+            client = (docker.DockerClient(base_url=base_url, version="auto", use_ssh_client=True) if base_url
+                      else docker.from_env(version="auto", use_ssh_client=True))
             client.ping()
         except Exception as exc:  # the SDK raises many unrelated types for "nothing answers"
             where = base_url or "DOCKER_HOST / the default socket"

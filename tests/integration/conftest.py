@@ -99,7 +99,8 @@ def index_server(tmp_path: Path) -> Iterator[IndexServer]:
 
     packages = tmp_path / "packages"
     packages.mkdir()
-    htpasswd = HtpasswdFile(str(tmp_path / "htpasswd"), new=True)
+    # apr_md5_crypt (Apache's own), not bcrypt: passlib 1.7 breaks on bcrypt >= 4.1.
+    htpasswd = HtpasswdFile(str(tmp_path / "htpasswd"), new=True, default_scheme="apr_md5_crypt")
     user, password = "nightly", "s3cret-Index-pw"
     htpasswd.set_password(user, password)
     htpasswd.save()
