@@ -61,13 +61,6 @@ def tfwheelbuild(*args: str) -> tuple[float, dict[str, object]]:
     return elapsed, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def drop_bazel_volumes() -> None:
-    names = subprocess.run(["docker", "volume", "ls", "-q", "--filter", "name=tfwb-bazel-"], capture_output=True,
-                           text=True, check=True).stdout.split()
-    if names:
-        subprocess.run(["docker", "volume", "rm", "-f", *names], check=True, capture_output=True)
-
-
 def changed_patches(dest: Path, n: int) -> Path:
     shutil.copytree(PATCHES, dest, dirs_exist_ok=True)
     path = dest / "2.16" / PATCH
@@ -136,55 +129,54 @@ def main() -> int:
     repo = make_repo(cache / f"fixture-{args.units}", units=args.units)
     out = cache / "dist"
     shutil.rmtree(out, ignore_errors=True)
-    base = ["build", "--tf", "2.16.1", "--py", "3.11", "--source", str(repo), "--output", str(out),
-            "--work-dir", str(cache / "work")]
     rows: list[tuple[str, float, str]] = []
-
-    drop_bazel_volumes()
-    cold_wall, cold = tfwheelbuild(*base, "--patches", str(PATCHES), "--force")
-    stages = dict(cold["stages"])  # type: ignore[call-overload]
-    images_s = float(stages.get("images", 0.0))
-    t_cold = cold_wall - images_s
-    rows.append(("cold build (no Bazel caches; images present)", t_cold,
-                 f"compile {stages['compile']} s, test {stages['test']} s; image stage {images_s:.1f} s excluded"))
-
-    # P4: the same cold build compiled by the amd64 cross builder (its own, equally empty, cache volume).
-    cross_wall, cross = tfwheelbuild(*base, "--patches", str(PATCHES), "--force", "--mode", "cross")
-    cross_stages = dict(cross["stages"])  # type: ignore[call-overload]
-    c_emulated, c_cross = float(stages["compile"]), float(cross_stages["compile"])
-    rows.append(("cold build, `--mode cross`", cross_wall - float(cross_stages.get("images", 0.0)),
-                 f"compile {c_cross} s natively (emulated: {c_emulated} s); test {cross_stages['test']} s"))
-
-    t_noop, noop = tfwheelbuild(*base, "--patches", str(PATCHES))
-    assert noop["status"] == "skipped", noop
-    rows.append(("no-op build (same build key)", t_noop, "skipped, no container started"))
-
-    t_warm, warm = tfwheelbuild(*base, "--patches", str(PATCHES), "--force")
-    rows.append(("forced rebuild, warm caches", t_warm, f"compile {dict(warm['stages'])['compile']} s"))  # type: ignore[call-overload]
-
-    with tempfile.TemporaryDirectory(prefix="tfwb-bench-patches-") as tmp:
-        edited = changed_patches(Path(tmp), int(time.time()))
-        t_patch, patched = tfwheelbuild(*base, "--patches", str(edited))
-        rows.append(("rebuild after a one-file patch change", t_patch,
-                     f"compile {dict(patched['stages'])['compile']} s"))  # type: ignore[call-overload]
-        manifest = json.loads(Path(str(cold["manifest"])).read_text())
-        jobs = next(int(a.split("=")[1]) for a in manifest["bazel"]["argv"] if a.startswith("--jobs="))
-        t_naive = naive_baseline(repo, edited, manifest["images"]["builder"], jobs)
-    rows.append(("plain Dockerfile baseline after the same patch change", t_naive,
-                 "configure + bazel build in one RUN, no cache volumes"))
-
-    # A fresh host (no local volumes at all) with a warm shared remote cache, vs the cold build.
     with webdav_cache() as url:
-        remote = [*base, "--patches", str(PATCHES), "--force", "--remote-cache", url, "--cache-namespace", "bench-rc"]
-        drop_namespace("bench-rc")
-        tfwheelbuild(*remote)  # fills the shared cache
-        drop_namespace("bench-rc")
-        fresh_wall, fresh = tfwheelbuild(*remote)
-        drop_namespace("bench-rc")
-    t_fresh = fresh_wall - float(dict(fresh["stages"]).get("images", 0.0))  # type: ignore[call-overload]
-    hits = dict(fresh.get("cache") or {}).get("remote cache hit", 0)  # type: ignore[call-overload]
-    rows.append(("fresh host, warm shared remote cache", t_fresh,
-                 f"no local volumes; {hits} actions from nginx WebDAV on loopback"))
+        # Every build attaches the same shared remote cache (nginx WebDAV on loopback) and keeps its
+        # local volumes in its own namespace: the cold build fills the cache, and the last step is a
+        # fresh host (those volumes dropped) building from it.
+        base = ["build", "--tf", "2.16.1", "--py", "3.11", "--source", str(repo), "--output", str(out),
+                "--work-dir", str(cache / "work"), "--remote-cache", url, "--cache-namespace", "bench"]
+        drop_namespace("bench")
+        cold_wall, cold = tfwheelbuild(*base, "--patches", str(PATCHES), "--force")
+        stages = dict(cold["stages"])  # type: ignore[call-overload]
+        images_s = float(stages.get("images", 0.0))
+        t_cold = cold_wall - images_s
+        rows.append(("cold build (no local or remote Bazel caches; images present)", t_cold,
+                     f"compile {stages['compile']} s, test {stages['test']} s; image stage {images_s:.1f} s excluded"))
+
+        # P4: the same cold build compiled by the amd64 cross builder (its own, empty, volumes; the shared
+        # cache cannot help it: another toolchain is another builder id in every action key).
+        cross_wall, cross = tfwheelbuild(*base, "--patches", str(PATCHES), "--force", "--mode", "cross")
+        cross_stages = dict(cross["stages"])  # type: ignore[call-overload]
+        c_emulated, c_cross = float(stages["compile"]), float(cross_stages["compile"])
+        rows.append(("cold build, `--mode cross`", cross_wall - float(cross_stages.get("images", 0.0)),
+                     f"compile {c_cross} s natively (emulated: {c_emulated} s); test {cross_stages['test']} s"))
+
+        t_noop, noop = tfwheelbuild(*base, "--patches", str(PATCHES))
+        assert noop["status"] == "skipped", noop
+        rows.append(("no-op build (same build key)", t_noop, "skipped, no container started"))
+
+        t_warm, warm = tfwheelbuild(*base, "--patches", str(PATCHES), "--force")
+        rows.append(("forced rebuild, warm caches", t_warm,
+                     f"compile {dict(warm['stages'])['compile']} s"))  # type: ignore[call-overload]
+
+        with tempfile.TemporaryDirectory(prefix="tfwb-bench-patches-") as tmp:
+            edited = changed_patches(Path(tmp), int(time.time()))
+            t_patch, patched = tfwheelbuild(*base, "--patches", str(edited))
+            rows.append(("rebuild after a one-file patch change", t_patch,
+                         f"compile {dict(patched['stages'])['compile']} s"))  # type: ignore[call-overload]
+            manifest = json.loads(Path(str(cold["manifest"])).read_text())
+            jobs = next(int(a.split("=")[1]) for a in manifest["bazel"]["argv"] if a.startswith("--jobs="))
+            t_naive = naive_baseline(repo, edited, manifest["images"]["builder"], jobs)
+        rows.append(("plain Dockerfile baseline after the same patch change", t_naive,
+                     "configure + bazel build in one RUN, no cache volumes"))
+
+        drop_namespace("bench")  # a fresh host: no output base, no disk cache, no git mirror
+        fresh_wall, fresh = tfwheelbuild(*base, "--patches", str(PATCHES), "--force")
+        t_fresh = fresh_wall - float(dict(fresh["stages"]).get("images", 0.0))  # type: ignore[call-overload]
+        hits = dict(fresh.get("cache") or {}).get("remote cache hit", 0)  # type: ignore[call-overload]
+        rows.append(("fresh host, warm shared remote cache", t_fresh,
+                     f"no local volumes; {hits} actions from the shared cache"))
 
     write_report(args.output, args.units, rows, t_cold, t_noop, t_warm, t_patch, t_naive, t_fresh,
                  (c_emulated, c_cross))
