@@ -182,3 +182,17 @@ def test_wheel_failing_its_runtime_test_is_quarantined_not_output(fixture_repo: 
     build_dir = Path(log_line.split("log:", 1)[1].strip()).parent
     quarantined = [p.name for p in (build_dir / "quarantine").iterdir()]
     assert len(quarantined) == 1 and quarantined[0].startswith("tensorflow-2.16.1-cp311"), quarantined
+
+
+def test_publish_to_a_directory_index_installs_back_in_the_runtime_image(first: tuple[CliResult, Path],
+                                                                          work_dir: Path, tmp_path: Path) -> None:
+    """The embedded index (what `make demo` uses): published, then pip-installed from file:// in the runtime."""
+    assert first[0].code == 0
+    wheel = Path(str(first[0].json()["wheel"]))
+    result = tfwheelbuild("publish", str(wheel), "--index", str(tmp_path / "index"), "--work-dir", str(work_dir),
+                          "--json")
+    assert result.code == 0, result.stderr[-3000:]
+    row = result.json()["published"][0]  # type: ignore[index]
+    assert row["status"] == "uploaded" and row["verified"]["passed"] is True
+    assert row["verified"]["index"] == "file:///tfwb/index/simple/"
+    assert (tmp_path / "index" / "simple" / "tensorflow" / "index.html").is_file()
