@@ -146,7 +146,10 @@ def main() -> int:
 
         # P4: the same cold build compiled by the amd64 cross builder (its own, empty, volumes; the shared
         # cache cannot help it: another toolchain is another builder id in every action key).
-        cross_wall, cross = tfwheelbuild(*base, "--patches", str(PATCHES), "--force", "--mode", "cross")
+        # Its own output dir: the cross wheel has the same file name, and must not replace the one the
+        # no-op step below looks for by build key.
+        cross_wall, cross = tfwheelbuild(*base, "--patches", str(PATCHES), "--force", "--mode", "cross",
+                                         "--output", str(out.with_name("dist-cross")))
         cross_stages = dict(cross["stages"])  # type: ignore[call-overload]
         c_emulated, c_cross = float(stages["compile"]), float(cross_stages["compile"])
         rows.append(("cold build, `--mode cross`", cross_wall - float(cross_stages.get("images", 0.0)),
