@@ -76,7 +76,7 @@ def verify_from_index(wheel: Path, target: Any, *, base_image: str, mirror: str,
     """pip install NAME==VERSION from the index in the clean runtime image, then the smoke test."""
     from tfwheelbuild.plan import runtime_recipe
     from tfwheelbuild.preflight import host_proxy_env
-    from tfwheelbuild.publish import LOOPBACK
+    from tfwheelbuild.remote import LOOPBACK_HOSTS
     from tfwheelbuild.runtime_test import INDEX_MOUNT, IndexSource, RuntimeTestSpec, run_index_install_test
     from tfwheelbuild.wheelinfo import inspect_wheel
 
@@ -89,7 +89,7 @@ def verify_from_index(wheel: Path, target: Any, *, base_image: str, mirror: str,
         from urllib.parse import urlsplit
 
         source = IndexSource(project=info.name, version=info.version, simple_url=target.simple_url,
-                             host_network=urlsplit(target.simple_url).hostname in LOOPBACK)
+                             host_network=urlsplit(target.simple_url).hostname in LOOPBACK_HOSTS)
     with engine_session(work_dir, "verify", info.name, verbose=verbose) as (engine, log):
         tag = arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)
         spec = RuntimeTestSpec(image=tag, python=python, expected_version=info.version, index_url=index_url,

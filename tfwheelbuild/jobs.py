@@ -95,10 +95,9 @@ def publish_and_verify(wheel: Path, build_key: str, target: IndexTarget, history
     """Publish a tested wheel, record it under its key, then install it back from the index."""
     from tfwheelbuild.cli_nightly import verify_from_index
     from tfwheelbuild.publish import publish
-    from tfwheelbuild.wheelinfo import inspect_wheel
 
     result = publish([wheel], target)[0]
-    history.record_published(build_key, target.display, wheel.name, inspect_wheel(wheel).sha256)
+    history.record_published(build_key, target.display, wheel.name, result.sha256)
     out: dict[str, object] = {"status": result.status, "index": result.index, "simple_url": result.simple_url}
     if verify:
         out["verified"] = verify_from_index(wheel, target, base_image=settings["base-image"],

@@ -28,11 +28,9 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 
 from tfwheelbuild.errors import CredentialsError, PublishError, VersionConflictError
-from tfwheelbuild.remote import redact
+from tfwheelbuild.remote import LOOPBACK_HOSTS, redact
 from tfwheelbuild.simple_index import LocalIndex, default_index_root
 from tfwheelbuild.wheelinfo import WheelInfo, inspect_wheel
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,7 @@ class PublishResult:
     status: Literal["uploaded", "exists"]
     index: str
     simple_url: str
+    sha256: str
 
 
 def _pypirc(path: Path | None = None) -> configparser.ConfigParser:
@@ -124,15 +123,16 @@ def publish(wheels: list[Path], target: IndexTarget, *, env: Mapping[str, str] |
             status: Literal["uploaded", "exists"] = "exists" if added.status == "exists" else "uploaded"
         else:
             status = _publish_remote(wheel, info, target, env, pypirc)
-        results.append(PublishResult(wheel.name, status, target.display, target.simple_url))
+        results.append(PublishResult(wheel.name, status, target.display, target.simple_url, info.sha256))
     return results
 
 
 def _publish_remote(wheel: Path, info: WheelInfo, target: IndexTarget, env: dict[str, str],
                     pypirc: Path | None) -> Literal["uploaded", "exists"]:
-    listed = index_files(target, info.name, env=env, pypirc=pypirc)
+    listed = _project_links(target, info.name, env, pypirc)
     if wheel.name in listed:
-        there = listed[wheel.name] or _download_sha256(target, info.name, wheel.name, env, pypirc)
+        url, sha256 = listed[wheel.name]
+        there = sha256 or _download_sha256(target, url, env, pypirc)
         if there == info.sha256:
             return "exists"
         raise VersionConflictError(f"{target.display} already has a different {wheel.name} "
@@ -189,19 +189,23 @@ class _Links(HTMLParser):
             self.links[name] = (urllib.parse.urljoin(self.page_url, path), sha)
 
 
-def _open(url: str, auth: tuple[str, str] | None, timeout: float = 60) -> bytes:
-    request = urllib.request.Request(url, headers={"Accept": "text/html"})
+def _request(url: str, auth: tuple[str, str] | None, **headers: str) -> urllib.request.Request:
+    request = urllib.request.Request(url, headers=headers)
     if auth:
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    with _opener(url).open(request, timeout=timeout) as response:
+    return request
+
+
+def _open(url: str, auth: tuple[str, str] | None, timeout: float = 60) -> bytes:
+    with _opener(url).open(_request(url, auth, Accept="text/html"), timeout=timeout) as response:
         data: bytes = response.read()
         return data
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:
     # An index on loopback is never reached through the host's proxy.
-    if urllib.parse.urlsplit(url).hostname in LOOPBACK:
+    if urllib.parse.urlsplit(url).hostname in LOOPBACK_HOSTS:
         return urllib.request.build_opener(urllib.request.ProxyHandler({}))
     return urllib.request.build_opener()
 
@@ -209,7 +213,7 @@ def _opener(url: str) -> urllib.request.OpenerDirector:
 def twine_env(env: Mapping[str, str]) -> dict[str, str]:
     out = dict(env)
     for key in ("NO_PROXY", "no_proxy"):
-        out[key] = ",".join(filter(None, [out.get(key, ""), *LOOPBACK]))
+        out[key] = ",".join(filter(None, [out.get(key, ""), *LOOPBACK_HOSTS]))
     return out
 
 
@@ -241,15 +245,9 @@ def _project_links(target: IndexTarget, project: str, env: Mapping[str, str],
     return parser.links
 
 
-def _download_sha256(target: IndexTarget, project: str, filename: str, env: Mapping[str, str],
-                     pypirc: Path | None) -> str:
-    url = _project_links(target, project, env, pypirc)[filename][0]
+def _download_sha256(target: IndexTarget, url: str, env: Mapping[str, str], pypirc: Path | None) -> str:
     digest = hashlib.sha256()
-    request = urllib.request.Request(url)
-    auth = _credentials(target, env, pypirc)
-    if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-    with _opener(url).open(request, timeout=3600) as response:
+    with _opener(url).open(_request(url, _credentials(target, env, pypirc)), timeout=3600) as response:
         for chunk in iter(lambda: response.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
