@@ -76,8 +76,9 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
       tfwheelbuild images --prune --older-than 14d
     """
     from tfwheelbuild.engine import Engine
-    from tfwheelbuild.housekeeping import human_size, parse_age
     from tfwheelbuild.housekeeping import older_than as select
+    from tfwheelbuild.housekeeping import parse_age
+    from tfwheelbuild.report import human_size
 
     engine = Engine.connect()
     found = engine.tool_images()
@@ -111,8 +112,9 @@ def cache(prune: bool, older_than: str, as_json: bool) -> None:
       tfwheelbuild cache --prune --older-than 60d
     """
     from tfwheelbuild.engine import Engine
-    from tfwheelbuild.housekeeping import human_size, parse_age
     from tfwheelbuild.housekeeping import older_than as select
+    from tfwheelbuild.housekeeping import parse_age
+    from tfwheelbuild.report import human_size
 
     engine = Engine.connect()
     found = engine.tool_volumes()

@@ -53,16 +53,6 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_pairs(values: tuple[str, ...], what: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{what} takes KEY=VALUE, got {item!r}")
-        pairs.append((key, value))
-    return tuple(pairs)
-
-
 @contextmanager
 def engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool) -> Iterator[tuple[Any, Any]]:
     """An engine and a log for a single-stage command; containers removed, log path on errors."""

@@ -44,12 +44,3 @@ def staging_dirs(work_root: Path) -> list[Path]:
 def old_build_dirs(work_root: Path, seconds: float, now: float | None = None) -> list[Path]:
     now = time.time() if now is None else now
     return sorted(p for p in (work_root / "builds").glob("*") if p.is_dir() and now - p.stat().st_mtime > seconds)
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

@@ -29,11 +29,8 @@ from packaging.utils import canonicalize_name
 
 from tfwheelbuild.errors import OutputError, VersionConflictError
 from tfwheelbuild.manifest import atomic_copy, atomic_write_bytes
-from tfwheelbuild.wheelinfo import inspect_wheel, read_dist_info_file
+from tfwheelbuild.wheelinfo import STAMP_FILE, inspect_wheel, read_dist_info_file
 
-# Same name stages/repair.py stamps into every wheel's .dist-info; importing it from there would
-# drag the engine into a module that must work without Docker.
-STAMP_FILE = "tfwheelbuild.json"
 MANIFEST_SUFFIX = ".manifest.json"
 SHA256_SUFFIX = ".sha256"
 LOCK_NAME = ".tfwheelbuild-index.lock"

@@ -16,6 +16,10 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from tfwheelbuild.errors import WheelInputError
 
+# The file in every built wheel's .dist-info that names its build key (written by the repair stage,
+# read by the local index): one name, here, because both sides must agree.
+STAMP_FILE = "tfwheelbuild.json"
+
 
 @dataclass(frozen=True, kw_only=True)
 class WheelInfo:

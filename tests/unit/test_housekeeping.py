@@ -11,12 +11,12 @@ from tfwheelbuild.engine import Resource
 from tfwheelbuild.errors import UsageError
 from tfwheelbuild.housekeeping import (
     created_epoch,
-    human_size,
     old_build_dirs,
     older_than,
     parse_age,
     staging_dirs,
 )
+from tfwheelbuild.report import human_size
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("2", 172800)])

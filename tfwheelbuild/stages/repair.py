@@ -17,10 +17,16 @@ from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import CompileError, RepairError
 from tfwheelbuild.key import build_key
 from tfwheelbuild.plan import OUT, RepairPlan
-from tfwheelbuild.wheelinfo import WheelInfo, add_dist_info_file, foreign_libraries, inspect_wheel, set_build_tag
+from tfwheelbuild.wheelinfo import (
+    STAMP_FILE,
+    WheelInfo,
+    add_dist_info_file,
+    foreign_libraries,
+    inspect_wheel,
+    set_build_tag,
+)
 
 NAME = "repair"
-STAMP_FILE = "tfwheelbuild.json"
 
 
 def run(ctx: BuildContext) -> dict[str, object]:
