@@ -22,6 +22,7 @@ from tfwheelbuild.cliutil import (
     resolve_settings,
     settings_options,
 )
+from tfwheelbuild.nightly import Outcome
 
 INDEX_HELP = ("Where to publish: an upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
               "repository name, or a directory [default: the local index under the user's data dir].")
@@ -165,7 +166,7 @@ def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool
              verbose: bool, say: Any) -> Any:
     from tfwheelbuild.jobs import build_options, index_lookup, pin_source, publish_and_verify
     from tfwheelbuild.manifest import check_writable
-    from tfwheelbuild.nightly import Entry, Outcome
+    from tfwheelbuild.nightly import Entry
     from tfwheelbuild.patchset import find_patches
     from tfwheelbuild.pipeline import run_build
     from tfwheelbuild.recipes import check_python, recipe_for
@@ -182,23 +183,28 @@ def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool
         opts, commit = pin_source(opts, recipe, say)
         summary = run_build(opts, recipe, patches, commit=commit, force=force, verbose=verbose,
                             in_index=lookup if publish else None)
-        wheel = Path(str(summary["wheel"]))
-        published: dict[str, object] = {}
         if publish and summary.get("where") != "index":
-            published = publish_and_verify(wheel, str(summary["build_key"]), target, history, verify=verify,
-                                           settings=settings, verbose=verbose)
-        stages: dict[str, float] = dict(summary.get("stages") or {})  # type: ignore[call-overload]
-        return Outcome(identifier=entry.identifier, tf_version=entry.tf_version, python=entry.python,
-                       status="built" if summary["status"] == "built" else "skipped",
-                       where=str(summary.get("where", "")), published=str(published.get("status", "")),
-                       verified="verified" in published,
-                       seconds=float(str(summary["seconds"])), wheel=wheel.name,
-                       wheel_size=wheel.stat().st_size if wheel.is_file() else 0,
-                       build_key=str(summary["build_key"]), log_path=str(summary.get("log", "")),
-                       manifest=str(summary.get("manifest", "")),
-                       stages=tuple((name, float(sec), "passed") for name, sec in stages.items()))
+            summary["published"] = publish_and_verify(Path(str(summary["wheel"])), str(summary["build_key"]),
+                                                      target, history, verify=verify, settings=settings,
+                                                      verbose=verbose)
+        return outcome_of(summary, entry.tf_version, entry.python)
 
     return attempt
+
+
+def outcome_of(summary: dict[str, Any], tf_version: str, python: str) -> Outcome:
+    """A build summary (built or skipped, maybe published) as the history's and report's Outcome."""
+    wheel = Path(str(summary["wheel"]))
+    published = dict(summary.get("published") or {})
+    stages = dict(summary.get("stages") or {})
+    return Outcome(identifier=f"{tf_version}-py{python}", tf_version=tf_version, python=python,
+                   status="built" if summary["status"] == "built" else "skipped",
+                   where=str(summary.get("where", "")), published=str(published.get("status", "")),
+                   verified="verified" in published, seconds=float(str(summary["seconds"])),
+                   wheel=wheel.name, wheel_size=wheel.stat().st_size if wheel.is_file() else 0,
+                   build_key=str(summary["build_key"]), log_path=str(summary.get("log", "")),
+                   manifest=str(summary.get("manifest", "")),
+                   stages=tuple((name, float(sec), "passed") for name, sec in stages.items()))
 
 
 def record_build(summary: dict[str, Any] | None, error: Any, *, tf_version: str, python: str, started: str,
@@ -206,23 +212,12 @@ def record_build(summary: dict[str, Any] | None, error: Any, *, tf_version: str,
     """A single `build` in the run history, with its own report.html (stages, and the trend of this
     release × Python over earlier builds and nights)."""
     from tfwheelbuild.history import History
-    from tfwheelbuild.nightly import Outcome
 
-    ident = f"{tf_version}-py{python}"
     if summary is not None:
-        wheel = Path(str(summary["wheel"]))
-        published = dict(summary.get("published") or {})
-        outcome = Outcome(identifier=ident, tf_version=tf_version, python=python,
-                          status="built" if summary["status"] == "built" else "skipped",
-                          where=str(summary.get("where", "")), published=str(published.get("status", "")),
-                          verified="verified" in published, seconds=float(str(summary["seconds"])),
-                          wheel=wheel.name, wheel_size=wheel.stat().st_size if wheel.is_file() else 0,
-                          build_key=str(summary["build_key"]), log_path=str(summary.get("log", "")),
-                          manifest=str(summary.get("manifest", "")),
-                          stages=tuple((n, float(t), "passed") for n, t in dict(summary.get("stages") or {}).items()))
+        outcome = outcome_of(summary, tf_version, python)
     else:
-        outcome = Outcome(identifier=ident, tf_version=tf_version, python=python, status="failed",
-                          error=error.message, exit_code=error.exit_code, log_path=error.log_path)
+        outcome = Outcome(identifier=f"{tf_version}-py{python}", tf_version=tf_version, python=python,
+                          status="failed", error=error.message, exit_code=error.exit_code, log_path=error.log_path)
     status = "failed" if outcome.status == "failed" else "passed"
     with History() as history:
         run_id = history.start_run("build", started=started)
