@@ -18,15 +18,27 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from tfwheelbuild.errors import OutputError
+
+
+def work_dir_error(path: Path, exc: OSError) -> OutputError:
+    """The work dir (logs, locks, staging) cannot be written: one line naming the path, not a traceback."""
+    return OutputError(f"cannot write {path}: {exc.strerror or exc}",
+                       remedy="choose a --work-dir (or XDG_CACHE_HOME) you can write to: logs and staging go there")
+
+
 BAZEL_PROGRESS = re.compile(r"^\[(?P<done>[\d,]+) / (?P<total>[\d,]+)\]\s*(?P<what>.*)")
 
 
 class BuildLog:
     def __init__(self, path: Path, *, verbose: bool = False, quiet: bool = False,
                  stream: IO[str] | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise work_dir_error(path, exc) from exc
         self.path = path
-        self._file = path.open("a", encoding="utf-8")
         self._verbose = verbose
         self._quiet = quiet
         self._out = stream or sys.stderr

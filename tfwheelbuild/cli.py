@@ -15,6 +15,7 @@ import click
 
 from tfwheelbuild import __version__
 from tfwheelbuild.cliutil import (
+    CommandGroup,
     arm64_image,
     default_work_root,
     engine_session,
@@ -26,7 +27,7 @@ from tfwheelbuild.cliutil import (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="tfwheelbuild")
 def main() -> None:
     """Build TensorFlow wheels for Linux arm64 (aarch64) from source, in Docker.
@@ -49,6 +50,8 @@ def main() -> None:
 @click.option("--allow-unsupported-python", is_flag=True, help="Build a Python outside the release's range.")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="TOML recipe overrides.")
 @click.option("--force", is_flag=True, help="Rebuild even when the output dir or index has this build key.")
+@click.option("--keep-container", is_flag=True,
+              help="On failure, leave the build container running for `tfwheelbuild shell`.")
 @click.option("--dry-run", is_flag=True, help="Print the plan without touching Docker.")
 @click.option("--json", "as_json", is_flag=True, help="Print a one-object JSON summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream all build output.")
@@ -148,15 +151,17 @@ def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: 
     opts, commit = pin_source(opts, recipe, lambda line: click.echo(line, err=True))
     if not kw["do_publish"]:
         return run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
-                         verbose=kw["verbose"])
+                         verbose=kw["verbose"], keep_container=kw["keep_container"])
     from tfwheelbuild.jobs import index_lookup, publish_and_verify
     from tfwheelbuild.publish import resolve_index
 
     target = resolve_index(settings["index"])
     with History() as history:
         summary = run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
-                            verbose=kw["verbose"], in_index=index_lookup(target, history))
+                            verbose=kw["verbose"], in_index=index_lookup(target, history),
+                            keep_container=kw["keep_container"])
         if summary.get("where") != "index":  # a wheel in the output dir was tested when it was built
+            click.echo(f"▶ publish {Path(str(summary['wheel'])).name} to {target.display}", err=True)
             summary["published"] = publish_and_verify(Path(str(summary["wheel"])), str(summary["build_key"]),
                                                       target, history, verify=kw["verify"], settings=settings,
                                                       verbose=kw["verbose"])
@@ -299,9 +304,9 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
 
 def _register() -> None:
     from tfwheelbuild.cli_nightly import history, matrix, nightly, publish
-    from tfwheelbuild.cli_ops import cache, clean, doctor, images
+    from tfwheelbuild.cli_ops import cache, clean, doctor, images, shell
 
-    for command in (publish, nightly, matrix, history, doctor, images, cache, clean):
+    for command in (publish, nightly, matrix, history, doctor, images, cache, clean, shell):
         main.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""Commands that look after the host: doctor, images, cache, clean."""
+"""Commands that look after the host: doctor, images, cache, clean, shell."""
 
 from __future__ import annotations
 
@@ -157,3 +157,55 @@ def clean(logs_older_than: str, work_dir: Path | None) -> None:
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
     click.echo(f"removed {len(containers)} containers, {len(staging)} staging dirs, {len(old)} old build dirs")
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("build", default="")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--list", "list_only", is_flag=True, help="List the build containers instead.")
+@handle_errors
+def shell(build: str, command: tuple[str, ...], list_only: bool) -> None:
+    """Enter a build's container: one kept with `build --keep-container`, or a build still running.
+
+    BUILD is a build id (or its unique end, e.g. the last 4 characters); default: the newest. The
+    shell starts in the source tree, where `bazel build` runs as the failed build ran it.
+
+    \b
+    Examples:
+      tfwheelbuild shell
+      tfwheelbuild shell 20261125-101500-tf2.16.1-py3.11-3f2a
+      tfwheelbuild shell 3f2a -- bazel info output_base
+    """
+    import os
+
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.errors import UsageError
+    from tfwheelbuild.plan import SRC
+
+    found = Engine.connect().build_containers()
+    if list_only:
+        for row in found:
+            click.echo(f"{row.build_id:<44} {row.status:<10} {row.name}")
+        return
+    chosen = [r for r in found if not build or r.build_id == build or r.build_id.endswith(build)]
+    if not chosen:
+        raise UsageError(f"no build container {'matches ' + repr(build) if build else 'is left'}",
+                         remedy="rerun the failed build with --keep-container; `tfwheelbuild shell --list` shows "
+                                "what there is")
+    if build and len(chosen) > 1:
+        raise UsageError(f"{build!r} matches {len(chosen)} builds: {', '.join(r.build_id for r in chosen)}",
+                         remedy="give more of the build id")
+    target = chosen[0]
+    if target.status != "running":
+        raise UsageError(f"the container of build {target.build_id} is {target.status}",
+                         remedy="`tfwheelbuild clean` removes it; rerun with --keep-container for a live one")
+    # The docker CLI owns the terminal handling (raw mode, resize, detach keys) that an
+    # interactive shell needs; the SDK offers none of it.
+    tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
+    argv = ["docker", "exec", "-i", *tty, "-w", SRC, target.name, *(command or ("bash", "-l"))]
+    if not shutil.which("docker"):
+        raise UsageError("the docker command line client is not installed",
+                         remedy=f"install it, or use the SDK-free route: {' '.join(argv)}")
+    click.echo(f"entering {target.name} (exit the shell to leave; the container stays until "
+               "`tfwheelbuild clean`)", err=True)
+    os.execvp("docker", argv)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from tfwheelbuild.errors import TfwbError, UsageError
+from tfwheelbuild.interrupts import signals_raise_interrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CA = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -34,23 +35,67 @@ def handle_errors(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with signals_raise_interrupted():
+                return func(*args, **kwargs)
         except TfwbError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.remedy:
-                click.echo(f"  fix: {exc.remedy}", err=True)
-            if exc.log_path:
-                click.echo(f"  log: {exc.log_path}", err=True)
-            if exc.details:
-                click.echo("---- first error in the log ----", err=True)
-                for line in exc.details:
-                    click.echo(f"  {line}", err=True)
+            report_error(exc)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def report_error(exc: TfwbError) -> None:
+    """One `error:` line, then the fix, the log and the log's first error block, on stderr."""
+    click.echo(f"error: {exc.message}", err=True)
+    if exc.remedy:
+        click.echo(f"  fix: {exc.remedy}", err=True)
+    if exc.log_path:
+        click.echo(f"  log: {exc.log_path}", err=True)
+    if exc.details:
+        click.echo("---- first error in the log ----", err=True)
+        for line in exc.details:
+            click.echo(f"  {line}", err=True)
+
+
+class _ClickUsage(click.ClickException):
+    """click's own parsing error (bad option value, missing option, unknown command) shown as ours."""
+
+    exit_code = UsageError.exit_code
+
+    def __init__(self, error: UsageError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+    def show(self, file: Any = None) -> None:
+        report_error(self.error)
+
+
+def _as_usage_error(exc: click.ClickException, where: str) -> click.ClickException:
+    if isinstance(exc, _ClickUsage) or not isinstance(exc, click.UsageError):
+        return exc
+    path = exc.ctx.command_path if exc.ctx is not None else where
+    return _ClickUsage(UsageError(exc.format_message(), remedy=f"see `{path} --help`"))
+
+
+class CommandGroup(click.Group):
+    """The top-level group: a command line click cannot parse fails like every other bad input,
+    with one `error:` line, a `fix:` line and UsageError's exit code (not click's usage block)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise _as_usage_error(exc, info_name or "tfwheelbuild") from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            raise _as_usage_error(exc, f"{ctx.command_path} COMMAND") from None
 
 
 @contextmanager
@@ -62,6 +107,7 @@ def engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool
     engine = Engine.connect()
     log_dir = (work_dir or default_work_root()) / kind / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     log = BuildLog(log_dir / f"{kind}.log", verbose=verbose)
+    engine.labels["org.tfwheelbuild.session"] = f"{log_dir.name}-{os.getpid()}"
     try:
         yield engine, log
     except TfwbError as exc:
@@ -110,6 +156,7 @@ _SETTINGS_OPTIONS = (
     click.option("--no-default-patches", is_flag=True, default=None, help="Skip the tool's patches/<minor>/series."),
     click.option("--jobs", type=click.IntRange(min=1), help="Bazel --jobs [default: from engine CPUs/RAM]."),
     click.option("--ram-mb", type=click.IntRange(min=512), help="Bazel --local_ram_resources in MB."),
+    click.option("--memory", help="Memory limit of the build container, e.g. 6g [default: none]."),
     click.option("--plat", help="Demand this manylinux policy, e.g. manylinux_2_34_aarch64."),
     click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable)."),
     click.option("--project-name", help="Distribution name, e.g. tensorflow-aarch64-internal."),
@@ -122,7 +169,8 @@ _SETTINGS_OPTIONS = (
     click.option("--work-dir", type=click.Path(path_type=Path),
                  help="Logs and staging [default: ~/.cache/tfwheelbuild]."),
     click.option("--remote-cache", help="Bazel remote cache URL: http(s)://… or grpc(s)://… (credentials in the "
-                 "URL stay out of logs and process lists)."),
+                 "URL stay out of logs and Bazel's command line; give such a URL through TFWHEELBUILD_REMOTE_CACHE, "
+                 "since any user can read this process's argv)."),
     click.option("--remote-cache-readonly", is_flag=True, default=None, help="Read the remote cache, never write."),
     click.option("--remote-cache-required", is_flag=True, default=None,
                  help="Fail when the remote cache does not answer [default: warn, build locally]."),
@@ -136,8 +184,8 @@ _SETTINGS_OPTIONS = (
                  "builder under qemu; auto: native on arm64 engines, else emulated [default: auto]."),
     click.option("--docker-host", help="Engine to build on: ssh://user@arm64-box, tcp://… [default: DOCKER_HOST]."),
 )
-_SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "plat",
-                 "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
+_SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "memory",
+                 "plat", "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
                  "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
                  "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode")
 

@@ -69,6 +69,8 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("jobs", "int", None, "Bazel --jobs (unset: from the engine's CPUs and RAM).", minimum=1),
     OptionDef("ram-mb", "int", None, "Bazel --local_ram_resources in MB (unset: 80% of the engine's RAM).",
               minimum=512),
+    OptionDef("memory", "str", "", "Memory limit of the build container, e.g. `6g` or `3500m` (empty: none); "
+              "`--jobs` and `--ram-mb` defaults then follow from it, and an out-of-memory kill is reported as such."),
     OptionDef("plat", "str", "", "Demand this manylinux policy, e.g. manylinux_2_34_aarch64 (empty: the best)."),
     OptionDef("exclude", "list", (), "Libraries auditwheel must not graft into the wheel."),
     OptionDef("project-name", "str", "", "Distribution name, e.g. tensorflow-aarch64-internal."),
@@ -108,6 +110,8 @@ def normalize_key(key: str) -> str:
 
 def _error(where: str, message: str) -> ConfigError | UsageError:
     # A bad flag is a usage mistake (exit 2); a bad file or variable is configuration (exit 21).
+    if where.startswith("environment "):  # the file's remedy would send the user to the wrong place
+        return ConfigError(message, remedy=f"fix or unset {where.removeprefix('environment ')}")
     return UsageError(message) if where == CLI else ConfigError(message)
 
 

@@ -19,6 +19,7 @@ class BuildContext:
     log: BuildLog
     build_dir: Path  # host side: log, staging, quarantine
     build_id: str
+    keep_container: bool = False  # on failure, leave the build container for `tfwheelbuild shell`
     # Filled in by the stages, in pipeline order.
     base_id: str = ""
     builder_id: str = ""

@@ -20,6 +20,7 @@ import docker
 import docker.errors
 
 from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, ImageError
+from tfwheelbuild.interrupts import signals_deferred
 
 ARM64 = "linux/arm64"
 LABEL = "org.tfwheelbuild"
@@ -50,6 +51,14 @@ class Resource:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BuildContainer:
+    name: str
+    build_id: str
+    status: str  # running, exited, ...
+    created: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Mount:
     source: str  # a volume name or an absolute host path
     target: str
@@ -61,6 +70,10 @@ class Engine:
         self._client = client
         self._lock = threading.Lock()
         self._containers: dict[str, Any] = {}
+        # Put on every container this engine starts (a build's id), so a run's containers can be
+        # told from those of other runs on the same engine.
+        self.labels: dict[str, str] = {}
+        self._kept: set[str] = set()
 
     @classmethod
     def connect(cls, base_url: str | None = None) -> Engine:
@@ -187,19 +200,30 @@ class Engine:
     # ---- containers ---------------------------------------------------------------------------
     def start(self, image: str, *, mounts: Sequence[Mount], labels: Mapping[str, str],
               env: Mapping[str, str] | None = None, platform: str = ARM64,
-              name: str | None = None, network: str = "bridge") -> str:
-        """Start a long-lived container (steps then run in it with `exec`); network "host" reaches loopback."""
+              name: str | None = None, network: str = "bridge", mem_limit: int = 0) -> str:
+        """Start a long-lived container (steps then run in it with `exec`); network "host" reaches loopback.
+
+        `mem_limit` (bytes) caps memory and swap alike, so a build over it meets the OOM killer
+        instead of swapping for hours.
+        """
+        limits = {"mem_limit": mem_limit, "memswap_limit": mem_limit} if mem_limit else {}
         volumes = {m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in mounts}
-        try:
-            container = self._client.containers.run(
-                image, command=["sleep", "infinity"], detach=True, platform=platform,
-                volumes=volumes, labels={LABEL: "1", **labels}, environment=dict(env or {}),
-                init=True, name=name, network_mode=network,
-            )
-        except docker.errors.APIError as exc:
-            raise _container_error(exc, image) from exc
-        with self._lock:
-            self._containers[container.id] = container
+        return self._tracked_run(image, command=["sleep", "infinity"], platform=platform, volumes=volumes,
+                                 labels={**labels}, environment=dict(env or {}), init=True, name=name,
+                                 network_mode=network, **limits)
+
+    def _tracked_run(self, image: str, **kwargs: Any) -> str:
+        """Create and start a container that `remove_all` will find. Signals wait the half second
+        this takes: a Ctrl-C landing mid-request would leave a container the run never learnt of."""
+        with signals_deferred():
+            try:
+                container = self._client.containers.run(image, detach=True,
+                                                        **{**kwargs, "labels": {LABEL: "1", **self.labels,
+                                                                                **kwargs.get("labels", {})}})
+            except docker.errors.APIError as exc:
+                raise _container_error(exc, image) from exc
+            with self._lock:
+                self._containers[container.id] = container
         return str(container.id)
 
     def exec(self, container_id: str, cmd: Sequence[str], *, sink: LineSink,
@@ -280,21 +304,43 @@ class Engine:
     def remove_all(self) -> None:
         for container_id in list(self._containers):
             self.remove(container_id)
+        # A signal can land after the engine created a container and before `start` recorded it:
+        # the labels this engine puts on its containers find those too.
+        if self.labels:
+            try:
+                strays = self._client.containers.list(
+                    all=True, filters={"label": [f"{k}={v}" for k, v in self.labels.items()]})
+            except docker.errors.APIError:
+                return  # best effort, as in remove()
+            for container in strays:
+                if container.id not in self._kept:
+                    self.remove(str(container.id))
+
+    def keep(self, container_id: str) -> None:
+        """Leave this container running when the run ends (--keep-container): `remove_all` skips it."""
+        with self._lock:
+            container = self._containers.pop(container_id, None)
+            self._kept.add(str(container.id) if container is not None else container_id)
+
+    def build_containers(self) -> list[BuildContainer]:
+        """Build containers (of running builds, or kept after a failure), newest first."""
+        try:
+            found = self._client.containers.list(all=True, filters={"label": "org.tfwheelbuild.build"})
+        except docker.errors.APIError as exc:
+            raise EngineError(f"engine error listing containers: {_first_line(exc)}") from exc
+        rows = [BuildContainer(name=str(c.name), build_id=str(c.labels.get("org.tfwheelbuild.build", "")),
+                               status=str(c.status), created=str(c.attrs.get("Created", ""))) for c in found]
+        return sorted(rows, key=lambda r: r.created, reverse=True)
 
     def run_once(self, image: str, cmd: Sequence[str], *, platform: str = ARM64) -> tuple[int, str]:
         """Run a short command in a throwaway container; return (exit code, output)."""
-        try:
-            container = self._client.containers.run(image, command=list(cmd), detach=True,
-                                                    platform=platform, labels={LABEL: "1"})
-        except docker.errors.APIError as exc:
-            raise _container_error(exc, image) from exc
-        with self._lock:
-            self._containers[container.id] = container
+        container_id = self._tracked_run(image, command=list(cmd), platform=platform)
+        container = self._containers[container_id]
         try:
             code = int(container.wait(timeout=300).get("StatusCode", 1))
             output = container.logs().decode("utf-8", "replace")
         finally:
-            self.remove(str(container.id))
+            self.remove(container_id)
         return code, output
 
     def check_arm64(self, image: str) -> None:

@@ -62,6 +62,13 @@ class CompileError(TfwbError):
     remedy = "read the error block above; the full log is in the build directory"
 
 
+class OutOfMemoryError(CompileError):
+    """The kernel's OOM killer ended a compile action (the build container's cgroup counted it)."""
+
+    exit_code = 27
+    remedy = "lower --jobs / --ram-mb, or give the build more memory (--memory, or a bigger engine)"
+
+
 class RepairError(TfwbError):
     exit_code = 17
     remedy = "choose a --plat the build can reach, or --exclude the library auditwheel cannot graft"
@@ -109,6 +116,14 @@ class RemoteCacheError(TfwbError):
     remedy = "check --remote-cache and that the server answers, or drop --remote-cache-required to build locally"
 
 
+class ProjectNameError(TfwbError):
+    """A distribution name no Linux aarch64 build can honour: not a valid name, or a macOS-only project."""
+
+    exit_code = 26
+    remedy = ("drop --project-name to build `tensorflow`, or name your own distribution, "
+              "e.g. --project-name tensorflow-aarch64-internal")
+
+
 class EngineUnavailableError(TfwbError):
     exit_code = 30
     remedy = "start Docker (scripts/setup-host.sh does it on Debian/Ubuntu) or set DOCKER_HOST"
@@ -137,6 +152,14 @@ class EngineError(TfwbError):
 
     exit_code = 34
     remedy = "check `docker info` and free disk space, then rerun (caches are kept)"
+
+
+class DiskFullError(EngineError):
+    """No space left where the build writes: a cache volume, the engine's storage, the output dir."""
+
+    exit_code = 36
+    remedy = ("free space: `tfwheelbuild cache --prune --older-than 30d`, `tfwheelbuild images --prune`, "
+              "`docker system df`; then rerun (nothing half-written was kept)")
 
 
 class Interrupted(TfwbError):

@@ -23,14 +23,19 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
     """The resolved settings as the pipeline's options (host facts filled in: mirror, CA, proxy)."""
     from tfwheelbuild.bootstrap import host_mirror
     from tfwheelbuild.cliutil import default_work_root, host_ca
+    from tfwheelbuild.plan import check_project_name, parse_memory
     from tfwheelbuild.preflight import host_bazel_env, host_proxy_env
 
+    # Bad values fail here, before the engine is asked (make_plan, which uses them, runs after it answers).
+    check_project_name(settings["project-name"])  # tensorflow-metal, tensorflow-macos, invalid names
+    parse_memory(settings["memory"])
     return BuildOptions(
         tf_version=tf_version, python=python, source=settings["source"], ref=settings["ref"],
         output=settings["output"], work_root=settings["work-dir"] or default_work_root(),
         base_image=settings["base-image"], mirror=settings["mirror"] or host_mirror(),
         configure=settings["configure"], patch_dirs=settings["patches"],
         default_patches=settings["default-patches"], jobs=settings["jobs"], ram_mb=settings["ram-mb"],
+        memory=settings["memory"],
         plat=settings["plat"], exclude=settings["exclude"], project_name=settings["project-name"],
         build_tag=settings["build-tag"], index_url=settings["index-url"], test_command=settings["test-command"],
         bazel_args=settings["bazel-args"], ca_bundle=host_ca(),

@@ -12,13 +12,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tfwheelbuild.buildlog import work_dir_error
+
 
 @contextmanager
 def cache_lock(work_root: Path, namespace: str, say: Callable[[str], None]) -> Iterator[None]:
     name = namespace or "shared"
     path = work_root / "locks" / f"cache-{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
+    except OSError as exc:
+        raise work_dir_error(path, exc) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -7,13 +7,11 @@ records facts for the manifest, and removes every container the run started, how
 from __future__ import annotations
 
 import secrets
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import FrameType, ModuleType
+from types import ModuleType
 
 from tfwheelbuild import __version__
 from tfwheelbuild.buildlog import BuildLog, first_error_block
@@ -21,6 +19,7 @@ from tfwheelbuild.ci import endgroup, github_actions, group, step_summary, write
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine, EngineInfo
 from tfwheelbuild.errors import Interrupted, TfwbError
+from tfwheelbuild.interrupts import signals_raise_interrupted
 from tfwheelbuild.locks import cache_lock
 from tfwheelbuild.plan import BuildOptions, BuildPlan, PatchFile, make_plan
 from tfwheelbuild.preflight import expected_key, find_in_output
@@ -36,6 +35,7 @@ from tfwheelbuild.stages import (
     runtime_test,
     source,
 )
+from tfwheelbuild.stages.container import container_name
 
 STAGES: tuple[ModuleType, ...] = (
     images,        # base (pull or debootstrap), builder, runtime: content-hashed, built once
@@ -62,7 +62,7 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
     durations: dict[str, float] = {}
     ctx.facts["durations"] = durations
     fold = github_actions()
-    with _signals_raise_interrupted():
+    with signals_raise_interrupted():
         try:
             for stage in stages:
                 name = str(stage.NAME)
@@ -89,6 +89,13 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
                 ctx.log.say(f"✓ {name} ({elapsed:.1f} s)")
                 if fold:
                     ctx.log.terminal(endgroup())
+        except TfwbError as exc:
+            if ctx.keep_container and ctx.container and not isinstance(exc, Interrupted):
+                ctx.engine.keep(ctx.container)
+                name = container_name(ctx.build_id)
+                exc.remedy = (f"{exc.remedy}; the build container is kept: `tfwheelbuild shell {ctx.build_id}` "
+                              f"(or `docker exec -it {name} bash`), removed by `tfwheelbuild clean`")
+            raise
         finally:
             ctx.engine.remove_all()
             if fold:
@@ -100,28 +107,8 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
     return results
 
 
-@contextmanager
-def _signals_raise_interrupted() -> Iterator[None]:
-    """SIGINT/SIGTERM become Interrupted, so `finally` blocks remove containers and temp files."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        code = 128 + signum
-        error = Interrupted(f"interrupted by {signal.Signals(signum).name}")
-        error.exit_code = code
-        raise error
-
-    previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
-    for sig in (signal.Signals.SIGINT, signal.Signals.SIGTERM):
-        previous[sig] = signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...], *, commit: str, force: bool,
-              quiet: bool = False, verbose: bool = False,
+              quiet: bool = False, verbose: bool = False, keep_container: bool = False,
               in_index: Callable[[str], str | None] | None = None) -> dict[str, object]:
     """Plan against the engine's size, skip when the build key is already built, else run the stages.
 
@@ -140,12 +127,12 @@ def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...]
 
     with cache_lock(opts.work_root, opts.cache_namespace, say):
         return _build_or_skip(opts, plan, engine, info, commit=commit, force=force, quiet=quiet, verbose=verbose,
-                              in_index=in_index, started=started)
+                              in_index=in_index, started=started, keep_container=keep_container)
 
 
 def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: EngineInfo, *, commit: str,
                    force: bool, quiet: bool, verbose: bool, in_index: Callable[[str], str | None] | None,
-                   started: float) -> dict[str, object]:
+                   started: float, keep_container: bool) -> dict[str, object]:
     key = None if force else expected_key(plan, engine, commit)
     if key is not None:
         wheel = find_in_output(plan, key)
@@ -158,11 +145,13 @@ def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: En
                     "seconds": round(time.monotonic() - started, 2)}
     build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-tf{opts.tf_version}-py{opts.python}-{secrets.token_hex(2)}"
     build_dir = opts.work_root / "builds" / build_id
+    engine.labels["org.tfwheelbuild.build"] = build_id
     log = BuildLog(build_dir / "build.log", verbose=verbose, quiet=quiet)
     log.say(f"tfwheelbuild {__version__}: TensorFlow {opts.tf_version} for Python {opts.python} "
             f"on a {info.arch} engine ({'native arm64' if info.native_arm64 else 'arm64 emulated'}); "
             f"log: {log.path}")
-    ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id)
+    ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id,
+                       keep_container=keep_container)
     try:
         results = run_pipeline(ctx)
     except TfwbError as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tfwheelbuild.errors import UsageError
+from tfwheelbuild.errors import ProjectNameError, UsageError
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.remote import RemotePlan, remote_flags, remote_plan
 
@@ -61,6 +61,7 @@ class BuildOptions:
     default_patches: bool = True
     jobs: int | None = None
     ram_mb: int | None = None
+    memory: str = ""  # build container limit, e.g. "6g"; empty: none
     plat: str = ""  # empty: the most compatible policy the build reaches
     exclude: tuple[str, ...] = ()
     project_name: str = ""
@@ -126,6 +127,7 @@ class CompilePlan:
     env: tuple[tuple[str, str], ...]  # for bazelisk-py: mirror, forced version, proxy
     jobs: int
     ram_mb: int
+    memory_bytes: int = 0  # the build container's limit; 0: none
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +196,8 @@ class BuildPlan:
         bazel = shlex.join(["bazel", *self.compile.bazel_startup, "build",
                             *self.compile.bazel_build, self.compile.target])
         lines.append(f"compile:       {bazel}")
+        if self.compile.memory_bytes:
+            lines.append(f"memory limit:  {self.compile.memory_bytes // 2**20} MB for the build container")
         if self.remote.secret_url or self.remote.header_file:
             lines.append(f"remote (rc):   --remote_cache={self.remote.url} with credentials from "
                          + ("the URL" if self.remote.secret_url else f"{self.remote.header_file}")
@@ -228,8 +232,48 @@ def default_jobs(cpus: int, mem_bytes: int) -> tuple[int, int]:
     return jobs, ram_mb
 
 
+def parse_memory(text: str) -> int:
+    """'6g', '3500m', '6GiB' -> bytes (docker's units, powers of 1024); '' -> 0 (no limit)."""
+    if not text:
+        return 0
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if not match:
+        raise UsageError(f"--memory {text!r}: give a size such as 6g or 3500m")
+    value = int(float(match[1]) * 1024 ** " kmgt".index(match[2] or " "))
+    if value < 512 * 1024 * 1024:
+        raise UsageError(f"--memory {text}: Bazel alone needs more than 512 MB; give at least 512m")
+    return value
+
+
 def wheel_distribution_name(project_name: str) -> str:
     return project_name.replace("-", "_").replace(".", "_")
+
+
+# Apple's distributions: a Linux container (native or emulated) has no Metal to build or run them against.
+MACOS_ONLY_PROJECTS = {
+    "tensorflow-metal": "Apple's Metal GPU plugin for TensorFlow",
+    "tensorflow-macos": "Apple's macOS-only TensorFlow, whose GPU path is tensorflow-metal",
+}
+
+
+def check_project_name(project_name: str) -> None:
+    """Refuse, before any work, a distribution name a Linux aarch64 wheel cannot carry (empty: the recipe's)."""
+    from packaging.utils import InvalidName, canonicalize_name
+
+    if not project_name:
+        return
+    try:
+        canonical = canonicalize_name(project_name, validate=True)
+    except InvalidName:
+        raise ProjectNameError(f"project name {project_name!r} is not a valid distribution name "
+                               "(letters, digits, '.', '_' and '-', starting and ending with a letter or digit)"
+                               ) from None
+    if canonical in MACOS_ONLY_PROJECTS:
+        raise ProjectNameError(
+            f"{project_name} cannot be built for Linux: Metal exists only on macOS and cannot reach a Linux "
+            f"container ({project_name} is {MACOS_ONLY_PROJECTS[canonical]})",
+            remedy="on a Mac, `pip install tensorflow tensorflow-metal`; here, drop --project-name to build "
+                   "the CPU `tensorflow` wheel for aarch64")
 
 
 def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, ...],
@@ -264,7 +308,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
 
     project = opts.project_name or recipe.wheel_name
     ns = f"{opts.cache_namespace}-" if opts.cache_namespace else ""
-    jobs, ram_mb = default_jobs(engine_cpus, engine_mem)
+    memory_bytes = parse_memory(opts.memory)
+    jobs, ram_mb = default_jobs(engine_cpus, min(engine_mem, memory_bytes) if memory_bytes else engine_mem)
     jobs = opts.jobs or jobs
     ram_mb = opts.ram_mb or ram_mb
     build_args = [f"--config={c}" for c in recipe.bazel_configs]
@@ -302,7 +347,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         bazel_startup=(f"--output_user_root={CACHE}/bazel/root",
                        *(EMULATED_JVM if engine_emulated and not cross else ())),
         bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,
-        env=(*opts.bazel_env, *opts.proxy_env), jobs=jobs, ram_mb=ram_mb,
+        env=(*opts.bazel_env, *opts.proxy_env), jobs=jobs, ram_mb=ram_mb, memory_bytes=memory_bytes,
     )
     return BuildPlan(
         tf_version=opts.tf_version, python=py, recipe=recipe, base=base, builder=builder,

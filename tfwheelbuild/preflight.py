@@ -54,7 +54,10 @@ def resolve_ref(source: str, ref: str) -> tuple[str, str]:
     except subprocess.TimeoutExpired as exc:
         raise SourceError(f"source {source} did not answer within 60 s") from exc
     if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
+        # git's first `fatal:` line names the cause; its last is boilerplate ("...and the repository exists.").
+        lines = result.stderr.strip().splitlines()
+        detail = next((ln.removeprefix("fatal: ") for ln in lines if ln.startswith("fatal: ")),
+                      lines[-1] if lines else "git ls-remote failed")
         raise SourceError(f"cannot read source {source}: {detail}")
     found: dict[str, str] = {}
     for line in result.stdout.splitlines():

@@ -11,12 +11,16 @@ import shlex
 
 from tfwheelbuild.buildlog import first_error_block
 from tfwheelbuild.context import BuildContext
-from tfwheelbuild.errors import BazelVersionError, CompileError
-from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC
+from tfwheelbuild.errors import BazelVersionError, CompileError, DiskFullError, OutOfMemoryError
+from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC, CompilePlan
 from tfwheelbuild.remote import RemotePlan
 
 NAME = "compile"
-OOM_PATTERNS = ("Killed signal terminated program", "exit code 137", "Killed")
+# How a killed compiler shows in Bazel's output; the cgroup's own OOM counter is the proof.
+OOM_PATTERNS = ("Killed signal terminated program", "killed by signal 9")
+# The build container's OOM-kill counter: cgroup v2, then v1 (kernel >= 4.13 counts kills there too).
+OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+DISK_FULL = "No space left on device"
 BAZEL_VERSION_EXIT = 15
 PROCESS_LINE = re.compile(r"\b\d+ process(?:es)?: ")
 
@@ -41,12 +45,14 @@ def run(ctx: BuildContext) -> dict[str, object]:
     argv = ["bazel", *plan.bazel_startup, "build", *build_args, plan.target]
     ctx.log.say(f"compiling {plan.target} with Bazel {ctx.bazel_version} "
                 f"({plan.jobs} jobs, {plan.ram_mb} MB)")
+    kills_before = oom_kills(ctx)
     start = ctx.log.mark()
     code = ctx.run(argv, workdir=SRC, env=env)
     ctx.log.end_progress()
     output = ctx.log.since(start)
     if code != 0:
-        raise _classify(code, output)
+        raise _classify(code, output, oom_kills(ctx) - kills_before, ctx.plan.compile,
+                        ctx.info.mem_bytes)
     processes = process_summary(output)
     package = list(plan.package_cmd)
     if any(BAZEL_OUTPUT in part for part in package):
@@ -118,13 +124,39 @@ def _cache_summary(line: str) -> dict[str, int]:
     return {m[2].strip(): int(m[1]) for m in re.finditer(r"(\d+) ([a-z -]+?)(?=[,.]|$)", tail)}
 
 
-def _classify(code: int, output: list[str]) -> Exception:
+def oom_kills(ctx: BuildContext) -> int:
+    lines: list[str] = []
+    ctx.engine.exec(ctx.container, ["sh", "-c", f"cat {' '.join(OOM_COUNTERS)} 2>/dev/null; true"], sink=lines.append)
+    return parse_oom_kills(lines)
+
+
+def parse_oom_kills(lines: list[str]) -> int:
+    """The `oom_kill N` counter of memory.events (v2) or memory.oom_control (v1); 0 when absent."""
+    return sum(int(ln.split()[1]) for ln in lines if ln.startswith("oom_kill ") and ln.split()[1].isdigit())
+
+
+def fitting_settings(plan: CompilePlan, engine_mem: int) -> str:
+    """What to try after an OOM kill: half the jobs, or (at one job) twice the memory."""
+    limit_mb = (plan.memory_bytes or engine_mem) // 2**20
+    if plan.jobs > 1:
+        return f"rerun with --jobs {plan.jobs // 2} --ram-mb {max(512, plan.ram_mb // 2)}"
+    return (f"one job already: give the build more memory, e.g. --memory {2 * limit_mb}m or a bigger engine "
+            "(TensorFlow's largest compile actions need ~2.5 GB each)")
+
+
+def _classify(code: int, output: list[str], new_oom_kills: int, plan: CompilePlan, engine_mem: int) -> Exception:
     block = first_error_block(output)
     text = "\n".join(output)
-    if any(p in text for p in OOM_PATTERNS):
-        return CompileError(
-            "the compiler was killed, most likely out of memory (OOM)",
-            remedy="lower --jobs or raise the engine's memory (TensorFlow needs ~2.5 GB a job)")
+    killed = next((ln.strip() for ln in output if any(p in ln for p in OOM_PATTERNS)), "")
+    if new_oom_kills > 0 or killed:
+        limit_mb = (plan.memory_bytes or engine_mem) // 2**20
+        return OutOfMemoryError(
+            f"out of memory: the kernel's OOM killer ended {new_oom_kills or 'a'} process(es) of the compile "
+            f"({plan.jobs} jobs in {limit_mb} MB)" + (f": {killed}" if killed else ""),
+            remedy=fitting_settings(plan, engine_mem))
+    if DISK_FULL in text:
+        where = next((ln.strip() for ln in output if DISK_FULL in ln), DISK_FULL)
+        return DiskFullError(f"the build ran out of disk space: {where}")
     if code == BAZEL_VERSION_EXIT:
         return BazelVersionError(block[-1] if block else "Bazel version mismatch")
     first = next((ln for ln in block if "error" in ln.lower()), block[0] if block else "")

@@ -14,6 +14,10 @@ from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, CACHE, ORIGIN, OUT, P
 NAME = "container"
 
 
+def container_name(build_id: str) -> str:
+    return f"tfwb-{build_id}"
+
+
 def run(ctx: BuildContext) -> dict[str, object]:
     mounts = []
     labels = {"org.tfwheelbuild.build": ctx.build_id}
@@ -29,7 +33,8 @@ def run(ctx: BuildContext) -> dict[str, object]:
         mounts.append(Mount(source=str(ca.resolve()), target=CA_IN_CONTAINER, read_only=True))
     # A remote cache on the engine host's loopback is only reachable from the host's network.
     ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels, platform=ctx.plan.builder.platform,
-                                     network="host" if ctx.plan.remote.loopback else "bridge")
+                                     network="host" if ctx.plan.remote.loopback else "bridge",
+                                     name=container_name(ctx.build_id), mem_limit=ctx.plan.compile.memory_bytes)
     ctx.log.say(f"build container {ctx.container[:12]} started from {ctx.builder_tag}")
     code = ctx.run(["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired", PATCH_DIR,
                     f"{CACHE}/bazel", f"{CACHE}/bazelisk"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tfwheelbuild.context import BuildContext
+from tfwheelbuild.interrupts import signals_deferred
 from tfwheelbuild.manifest import atomic_copy, write_manifest
 from tfwheelbuild.wheelinfo import inspect_wheel
 
@@ -18,9 +19,16 @@ def run(ctx: BuildContext) -> dict[str, object]:
     manifest["wheel"] = {"file": ctx.wheel.name, "sha256": info.sha256, "size": info.size,
                          "name": info.name, "version": info.version, "build_tag": info.build_tag,
                          "platforms": list(info.platforms), "grafted": list(info.grafted)}
-    # Wheel first, manifest last: a manifest always describes a wheel that is there in full.
-    atomic_copy(ctx.wheel, dest)
-    write_manifest(manifest_path, manifest)
+    # Wheel first, manifest last: a manifest always describes a wheel that is there in full. The
+    # pair is written with SIGINT/SIGTERM held (a second or two), so no wheel is left without its
+    # manifest; a manifest that cannot be written takes the wheel back out.
+    with signals_deferred():
+        atomic_copy(ctx.wheel, dest)
+        try:
+            write_manifest(manifest_path, manifest)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
     ctx.log.say(f"wrote {dest} and {manifest_path.name}")
     return {"wheel": str(dest), "manifest": str(manifest_path)}
 

@@ -22,7 +22,11 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ref = f"refs/tags/{src.ref}" if not src.ref.startswith("refs/") else src.ref
     script = (
         "set -e\n"
-        f"[ -d {mirror} ] || git init -q --bare {mirror}\n"
+        # An earlier run killed mid-fetch (Ctrl-C, SIGTERM, a dead daemon) leaves git's lock files,
+        # or half an init, behind; every later fetch would then fail. Builds of one cache namespace
+        # hold its lock (locks.py), so no live git process can own these.
+        f"git -C {mirror} rev-parse --git-dir >/dev/null 2>&1 || {{ rm -rf {mirror}; git init -q --bare {mirror}; }}\n"
+        f"find {mirror} -path {mirror}/objects -prune -o -name '*.lock' -type f -exec rm -f {{}} +\n"
         f"git -C {mirror} fetch --depth 1 --no-tags --force {src.fetch_url} +{ref}:{ref}\n"
         f"rm -rf {SRC}\n"
         f"git clone -q --shared --no-checkout {mirror} {SRC}\n"
