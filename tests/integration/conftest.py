@@ -197,3 +197,113 @@ http {{
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+BUILDGRID = "buildgrid==0.4.4"  # the newest on PyPI here; Bazel 4.2.3's gRPC client works with it
+
+
+def buildgrid_venv() -> Path:
+    """BuildGrid in its own venv (its pins are not ours), made once per machine, reused after."""
+    import fcntl
+    import shutil
+
+    venv = cache_root() / "buildgrid-venv"
+    stamp = venv / "tfwheelbuild-installed"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with (venv.parent / "buildgrid-venv.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.is_file() and stamp.read_text() == BUILDGRID and (venv / "bin" / "bgd").is_file():
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)  # half-made or another version
+        for argv in ([sys.executable, "-m", "venv", str(venv)],
+                     [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", BUILDGRID]):
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=1200, check=False)
+            if result.returncode != 0:
+                pytest.fail(f"could not install {BUILDGRID} into {venv}: {' '.join(argv)}\n{result.stderr[-3000:]}")
+        stamp.write_text(BUILDGRID)
+    return venv
+
+
+@dataclass(frozen=True)
+class GrpcCache(WebDavCache):
+    """BuildGrid on loopback: a real REAPI (gRPC) cache, CAS and action results in one disk storage."""
+
+    log: Path
+
+    def requests(self) -> dict[str, int]:
+        """REAPI method -> calls the server logged (it logs each request at -vv)."""
+        import collections
+        import re
+
+        return dict(collections.Counter(re.findall(r'Received request\..* method="(\w+)"', self.log.read_text())))
+
+
+@pytest.fixture()
+def grpc_cache(tmp_path: Path) -> Iterator[GrpcCache]:
+    import socket
+    import time
+
+    bgd = buildgrid_venv() / "bin" / "bgd"
+    prefix = tmp_path / "buildgrid"
+    root = prefix / "storage"
+    root.mkdir(parents=True)
+    port = _free_port()
+    conf = prefix / "bgd.yml"
+    # Instance "" is the one Bazel asks for without --remote_instance_name; the LRU action cache
+    # keeps its index in memory and the ActionResult messages in the disk storage, so usage() sees
+    # both uploads. The capabilities service comes with the instance.
+    conf.write_text(f"""\
+server:
+  - !channel
+    address: "127.0.0.1:{port}"
+    insecure-mode: true
+authorization:
+  method: none
+storages:
+  - !disk-storage &storage
+    path: {root}
+caches:
+  - !lru-action-cache &action-cache
+    storage: *storage
+    max-cached-refs: 100000
+    allow-updates: true
+    cache-failed-actions: false
+instances:
+  - name: ""
+    services:
+      - !action-cache
+        cache: *action-cache
+      - !cas
+        storage: *storage
+      - !bytestream
+        storage: *storage
+""")
+    log = prefix / "bgd.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(bgd), "server", "start", "-vv", str(conf)], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    url = f"grpc://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"BuildGrid did not come up on 127.0.0.1:{port} (exit {proc.poll()}):\n"
+                                f"{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+        probe = subprocess.run([str(bgd), "capabilities", "--remote", url], capture_output=True, text=True,
+                               timeout=60, check=False)
+        if probe.returncode != 0 or "cacheCapabilities" not in probe.stdout:
+            pytest.fail(f"BuildGrid on {url} does not answer GetCapabilities:\n{probe.stdout[-1500:]}"
+                        f"{probe.stderr[-1500:]}\n{log.read_text()[-1500:]}")
+        yield GrpcCache(url=url, root=root, log=log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
