@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tfwheelbuild.cliutil import default_work_root, handle_errors, host_ca
+from tfwheelbuild.cliutil import default_work_root, docker_host_option, handle_errors, host_ca
 
 
 @click.command()
@@ -18,6 +18,7 @@ from tfwheelbuild.cliutil import default_work_root, handle_errors, host_ca
               help="Source to check (a mirror or local checkout on air-gapped hosts).")
 @click.option("--mirror", default="", help="apt mirror to check [default: the host's].")
 @click.option("--json", "as_json", is_flag=True)
+@docker_host_option
 @handle_errors
 def doctor(source: str, mirror: str, as_json: bool) -> None:
     """Check that this host can build: engine, arm64 execution, disk, RAM, and the network it needs.
@@ -27,6 +28,7 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
     \b
     Example:
       tfwheelbuild doctor --source /srv/mirrors/tensorflow.git
+      tfwheelbuild doctor --docker-host ssh://builder@arm64-box
     """
     import os
     from dataclasses import asdict
@@ -65,6 +67,7 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
 @click.option("--prune", is_flag=True, help="Remove the tool's images older than --older-than.")
 @click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
 @click.option("--json", "as_json", is_flag=True)
+@docker_host_option
 @handle_errors
 def images(prune: bool, older_than: str, as_json: bool) -> None:
     """List (or prune) the base, builder and runtime images this tool made.
@@ -101,6 +104,7 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
 @click.option("--prune", is_flag=True, help="Remove the tool's cache volumes older than --older-than.")
 @click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
 @click.option("--json", "as_json", is_flag=True)
+@docker_host_option
 @handle_errors
 def cache(prune: bool, older_than: str, as_json: bool) -> None:
     """Sizes of the cache volumes (Bazel per toolchain, git mirrors, pip), and pruning by age.
@@ -135,6 +139,7 @@ def cache(prune: bool, older_than: str, as_json: bool) -> None:
 @click.command()
 @click.option("--logs-older-than", default="", help="Also delete build dirs (logs) older than this: 30d.")
 @click.option("--work-dir", type=click.Path(path_type=Path), help="[default: ~/.cache/tfwheelbuild]")
+@docker_host_option
 @handle_errors
 def clean(logs_older_than: str, work_dir: Path | None) -> None:
     """Remove what earlier runs left: stopped or kept containers and wheel staging copies.
@@ -163,6 +168,7 @@ def clean(logs_older_than: str, work_dir: Path | None) -> None:
 @click.argument("build", default="")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("--list", "list_only", is_flag=True, help="List the build containers instead.")
+@docker_host_option
 @handle_errors
 def shell(build: str, command: tuple[str, ...], list_only: bool) -> None:
     """Enter a build's container: one kept with `build --keep-container`, or a build still running.

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from tfwheelbuild.errors import TfwbError, UsageError
+from tfwheelbuild.errors import EngineUnavailableError, TfwbError, UsageError
 from tfwheelbuild.interrupts import signals_raise_interrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,13 +38,36 @@ def handle_errors(func: F) -> F:
             with signals_raise_interrupted():
                 return func(*args, **kwargs)
         except TfwbError as exc:
-            report_error(exc)
+            report_error(name_engine(exc))
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def name_engine(exc: TfwbError) -> TfwbError:
+    """An unreachable engine named by the address that was tried (DOCKER_HOST, which --docker-host sets)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if isinstance(exc, EngineUnavailableError) and host and host not in exc.message:
+        cause = str(exc.__cause__ or "").strip().splitlines()
+        exc.message = f"cannot reach a Docker engine at {host}" + (f": {cause[0]}" if cause else "")
+        exc.remedy = f"start the engine at {host}, or point --docker-host (or DOCKER_HOST) at one that answers"
+    return exc
+
+
+def use_docker_host(host: str | None) -> None:
+    """Every engine connection (the SDK's from_env) then goes to `host`, as with the docker CLI; so do the
+    docker commands this process runs."""
+    if host:
+        os.environ["DOCKER_HOST"] = host
+
+
+# For the commands outside the build settings (doctor, images, cache, clean, shell).
+docker_host_option = click.option(
+    "--docker-host", expose_value=False, callback=lambda _ctx, _param, value: use_docker_host(value),
+    help="Engine to use: ssh://user@arm64-box, tcp://…, unix://… [default: DOCKER_HOST].")
 
 
 def report_error(exc: TfwbError) -> None:
@@ -206,7 +229,5 @@ def resolve_settings(kw: dict[str, Any], **more: Any) -> tuple[Any, Any]:
     cli["default-patches"] = False if kw.get("no_default_patches") else None
     cli.update(more)
     settings = resolve(cli, dict(os.environ), config)
-    if settings["docker-host"]:
-        # Every engine connection (the SDK's from_env) then goes to that host, as with the docker CLI.
-        os.environ["DOCKER_HOST"] = settings["docker-host"]
+    use_docker_host(settings["docker-host"])
     return settings, config

@@ -38,17 +38,22 @@ class Check:
 def run_checks(*, source: str, apt_mirror: str, pip_index: str, bazel_mirror: str, ca_bundle: Path | None,
                arm64_image: Callable[[object], str], cache_dir: Path, source_required: bool) -> list[Check]:
     checks: list[Check] = [Check("host", "ok", f"{os.uname().machine}, {os.cpu_count()} CPUs")]
+    from tfwheelbuild.cliutil import name_engine
     from tfwheelbuild.engine import Engine
 
     try:
         engine = Engine.connect()
         info = engine.info()
     except TfwbError as exc:
-        checks.append(Check("engine", "fail", exc.message, exc.remedy))
+        named = name_engine(exc)
+        checks.append(Check("engine", "fail", named.message, named.remedy))
         engine = None
     if engine is not None:
-        checks.append(Check("engine", "ok", f"Docker {info.version} (API {info.api_version}), {info.arch}, "
-                                            f"{info.cpus} CPUs, {info.mem_bytes / GIB:.1f} GiB"))
+        # Which engine answered (the address, and where it keeps images): a remote one is told from the local.
+        where = os.environ.get("DOCKER_HOST") or "the default socket"
+        root = f", data in {info.root_dir}" if info.root_dir else ""
+        checks.append(Check("engine", "ok", f"Docker {info.version} (API {info.api_version}) at {where}, "
+                                            f"{info.arch}, {info.cpus} CPUs, {info.mem_bytes / GIB:.1f} GiB{root}"))
         checks.append(binfmt_check(info.arch))
         checks.append(arm64_check(engine, arm64_image, info.native_arm64))
         checks.append(ram_check(info.cpus, info.mem_bytes))

@@ -307,3 +307,85 @@ instances:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class SecondEngine:
+    """A second dockerd on its own socket: a stand-in for a remote Docker host, sharing nothing with the
+    main engine (/var/run/docker.sock) but the kernel."""
+
+    host: str  # unix://…/docker.sock
+    data_root: Path
+    log: Path
+
+    def docker(self, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["docker", "-H", self.host, *args], capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+
+    def answers(self) -> bool:
+        try:
+            return self.docker("version", "--format", "{{.Server.Version}}", timeout=10).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+
+@pytest.fixture(scope="module")
+def second_engine(engine_ready: None) -> Iterator[SecondEngine]:
+    import secrets
+    import shutil
+    import signal
+    import tempfile
+    import time
+
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        pytest.fail("dockerd is missing: Debian's docker.io provides it (scripts/setup-host.sh installs it)")
+    if os.geteuid() != 0:
+        pytest.skip("starting a second dockerd needs root")
+    # Short paths (a unix socket's is limited to 107 bytes), in /tmp: on the disk the main engine uses.
+    top = Path(tempfile.mkdtemp(prefix="tfwb-dockerd-"))
+    bridge = f"tfwb-br{secrets.token_hex(3)}"  # interface names: at most 15 characters
+    subnet = f"10.213.{secrets.randbelow(250) + 1}"
+    for step in (["link", "add", bridge, "type", "bridge"], ["addr", "add", f"{subnet}.1/24", "dev", bridge],
+                 ["link", "set", bridge, "up"]):
+        subprocess.run(["ip", *step], check=True)
+    (top / "daemon.json").write_text("{}\n")  # not /etc/docker/daemon.json, whatever the main engine was given
+    argv = [dockerd, "--config-file", str(top / "daemon.json"), "--host", f"unix://{top / 'docker.sock'}",
+            "--data-root", str(top / "data"), "--exec-root", str(top / "exec"), "--pidfile", str(top / "dockerd.pid"),
+            # Its own bridge, made here; no iptables/ip6tables rules, no ip_forward sysctl, no NAT: nothing the
+            # main engine's networking sees. Not --bridge=none: dockerd then deletes the host's docker0,
+            # which the main engine's containers need (moby daemon_unix.go, removeDefaultBridgeInterface).
+            f"--bridge={bridge}", "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false"]
+    # No --containerd: dockerd starts its own containerd, rooted in <data-root>/containerd/daemon with its
+    # state, config and sockets in <exec-root>/containerd (the main engine's are under /var/run/docker).
+    engine = SecondEngine(host=f"unix://{top / 'docker.sock'}", data_root=top / "data", log=top / "dockerd.log")
+    with engine.log.open("w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not engine.answers():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the second dockerd did not answer on {engine.host} within 60 s (exit {proc.poll()}):\n"
+                            f"{engine.log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield engine
+    finally:
+        proc.send_signal(signal.SIGTERM)  # dockerd stops its containers and its containerd, and unmounts
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            pidfile = top / "exec" / "containerd" / "containerd.pid"
+            try:  # this dockerd's own containerd (its config is under `top`), never the main engine's
+                pid = int(pidfile.read_text())
+                if str(top) in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+                    os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        left = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+                if line.split()[1].startswith(str(top))]
+        for mount in reversed(left):
+            subprocess.run(["umount", "-l", mount], check=False)
+        shutil.rmtree(top, ignore_errors=True)
+        subprocess.run(["ip", "link", "delete", bridge], check=False)
