@@ -67,4 +67,13 @@ ENV PATH=/opt/tfwb/tools/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
     TFWB_BAZEL_DIR=/opt/tfwb/bazel TFWB_BAZEL_CACHE=/tfwb/cache/bazelisk \
     AUDITWHEEL_LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib
 LABEL org.tfwheelbuild.role=builder-cross org.tfwheelbuild.python={{PY}} org.tfwheelbuild.cross=aarch64
+# Builds and tests run as this unprivileged user, never as root: a compromised build step or
+# package owns nothing outside its own caches. (uid 10001: clear of the 1000 that Ubuntu images use.)
+RUN useradd --create-home --uid 10001 --user-group --shell /bin/sh tfwb \
+ && mkdir -p /tfwb/cache /tfwb/git /tfwb/out /tfwb/patches /home/tfwb/.cache/pip \
+ && chown -R tfwb:tfwb /tfwb /home/tfwb \
+ && git config --system --add safe.directory '*'
+# (safe.directory: the source is bind-mounted read-only and owned by whoever checked it out; git's
+# ownership check also runs in the upload-pack of a file:// fetch, which ignores GIT_CONFIG_* env.)
+USER tfwb
 WORKDIR /tfwb

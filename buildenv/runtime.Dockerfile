@@ -16,4 +16,10 @@ RUN if python{{PY}} -m venv /tmp/venv-probe >/dev/null 2>&1; then echo "python{{
  && rm -rf /tmp/venv-probe \
  && ! command -v gcc
 LABEL org.tfwheelbuild.role=runtime org.tfwheelbuild.python={{PY}}
+# Builds and tests run as this unprivileged user, never as root: a compromised build step or
+# package owns nothing outside its own caches. (uid 10001: clear of the 1000 that Ubuntu images use.)
+RUN useradd --create-home --uid 10001 --user-group --shell /bin/sh tfwb \
+ && mkdir -p /tfwb/cache /tfwb/git /tfwb/out /tfwb/patches /home/tfwb/.cache/pip \
+ && chown -R tfwb:tfwb /tfwb /home/tfwb
+USER tfwb
 WORKDIR /tfwb

@@ -7,6 +7,7 @@ the SDK, and so that every container a run starts is tracked and removed however
 from __future__ import annotations
 
 import io
+import shlex
 import shutil
 import tarfile
 import tempfile
@@ -18,11 +19,16 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests.exceptions
+import urllib3.exceptions
 
 from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, ImageError
 from tfwheelbuild.interrupts import signals_deferred
 
 ARM64 = "linux/arm64"
+# What talking to the engine can raise: its own refusals, and a daemon gone mid-call (stopped,
+# crashed, restarted), which surfaces from requests/urllib3 rather than as an APIError.
+ENGINE_FAILURES = (docker.errors.APIError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
 LABEL = "org.tfwheelbuild"
 LineSink = Callable[[str], None]
 
@@ -102,14 +108,14 @@ class Engine:
             return str(self._client.images.get(ref).id)
         except docker.errors.ImageNotFound:
             return None
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error looking up image {ref}: {_first_line(exc)}") from exc
 
     def images_labelled(self, label: str) -> list[tuple[str, str]]:
         """(first tag, architecture) of local images carrying `label` (key or key=value)."""
         try:
             images = self._client.images.list(filters={"label": label})
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error listing images: {_first_line(exc)}") from exc
         return [(str(i.tags[0]), str(i.attrs.get("Architecture", "?"))) for i in images if i.tags]
 
@@ -120,7 +126,7 @@ class Engine:
         repo, _, tag = ref.partition(":")
         try:
             image = self._client.images.pull(repo, tag=tag or "latest", platform=platform)
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise ImageError(f"cannot pull {ref} for {platform}: {_first_line(exc)}") from exc
         return str(image.id)
 
@@ -143,7 +149,7 @@ class Engine:
                 aux = chunk.get("aux")
                 if isinstance(aux, dict) and "ID" in aux:
                     image_id = str(aux["ID"])
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise ImageError(f"building {tag} failed: {_first_line(exc)}") from exc
         if error:
             raise ImageError(f"building {tag} failed: {error}")
@@ -161,7 +167,7 @@ class Engine:
         """Images this tool built or bootstrapped (labelled with their role)."""
         try:
             images = self._client.images.list(filters={"label": "org.tfwheelbuild.role"})
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error listing images: {_first_line(exc)}") from exc
         return [Resource(name=(i.tags or [i.short_id])[0], size=int(i.attrs.get("Size", 0)),
                          created=str(i.attrs.get("Created", "")),
@@ -171,7 +177,7 @@ class Engine:
         """The tool's cache volumes with their sizes (Docker's own disk-usage accounting)."""
         try:
             volumes = self._client.df().get("Volumes") or []
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error reading disk usage: {_first_line(exc)}") from exc
         return [Resource(name=str(v["Name"]), size=max(0, int((v.get("UsageData") or {}).get("Size", 0))),
                          created=str(v.get("CreatedAt", "")), kind="volume", id=str(v["Name"]))
@@ -180,13 +186,13 @@ class Engine:
     def remove_image(self, ref: str) -> None:
         try:
             self._client.images.remove(ref)
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"cannot remove image {ref}: {_first_line(exc)}") from exc
 
     def remove_volume(self, name: str) -> None:
         try:
             self._client.volumes.get(name).remove()
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"cannot remove volume {name} (a build may be using it): {_first_line(exc)}") from exc
 
     def remove_leftover_containers(self) -> list[str]:
@@ -220,27 +226,45 @@ class Engine:
                 container = self._client.containers.run(image, detach=True,
                                                         **{**kwargs, "labels": {LABEL: "1", **self.labels,
                                                                                 **kwargs.get("labels", {})}})
-            except docker.errors.APIError as exc:
+            except ENGINE_FAILURES as exc:
                 raise _container_error(exc, image) from exc
             with self._lock:
                 self._containers[container.id] = container
         return str(container.id)
 
     def exec(self, container_id: str, cmd: Sequence[str], *, sink: LineSink,
-             env: Mapping[str, str] | None = None, workdir: str | None = None) -> int:
-        """Run a command, stream its merged output line by line to `sink`, return its exit code."""
+             env: Mapping[str, str] | None = None, workdir: str | None = None, user: str = "") -> int:
+        """Run a command (as the image's user, or `user`), stream its merged output line by line to
+        `sink`, return its exit code."""
         api = self._client.api
         try:
-            exec_id = api.exec_create(container_id, list(cmd), environment=dict(env or {}),
+            exec_id = api.exec_create(container_id, list(cmd), environment=dict(env or {}), user=user,
                                       workdir=workdir, stdout=True, stderr=True, stdin=False)["Id"]
             for line in _lines(api.exec_start(exec_id, stream=True)):
                 sink(line)
             code = api.exec_inspect(exec_id).get("ExitCode")
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error running {cmd[0]}: {_first_line(exc)}") from exc
         if code is None:
             raise EngineError(f"{cmd[0]} ended without an exit code (the container stopped?)")
         return int(code)
+
+    def own_volumes(self, container_id: str, targets: Sequence[str], sink: LineSink) -> None:
+        """Give the mounted cache volumes to the image's user (the one step run as root).
+
+        A new volume takes the owner of the image's directory; a volume that earlier versions
+        filled as root is handed over once, recursively, and is left alone after that.
+        """
+        user = str(self._client.api.inspect_container(container_id)["Config"].get("User") or "")
+        if user in ("", "0", "root"):
+            return  # an image without a build user (an older or user-built one): nothing to hand over
+        dirs = " ".join(shlex.quote(t) for t in targets)
+        who = shlex.quote(user)
+        script = (f'me=$(id -u {who}):$(id -g {who}); for d in {dirs}; do '
+                  '[ "$(stat -c %u:%g "$d")" = "$me" ] || chown -R "$me" "$d"; done')
+        code = self.exec(container_id, ["sh", "-c", script], sink=sink, user="0")
+        if code != 0:
+            raise EngineError(f"cannot hand the cache volumes {dirs} to the build user (exit {code})")
 
     def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes | Path]) -> None:
         """Copy files (bytes, or host paths streamed from disk) into `dest_dir` of the container.
@@ -265,7 +289,7 @@ class Engine:
             spool.seek(0)
             try:
                 self._client.containers.get(container_id).put_archive(dest_dir, spool)
-            except docker.errors.APIError as exc:
+            except ENGINE_FAILURES as exc:
                 raise EngineError(f"cannot copy files into the container: {_first_line(exc)}") from exc
 
     def get_files(self, container_id: str, src_dir: str, dest: Path) -> list[Path]:
@@ -277,7 +301,7 @@ class Engine:
                 stream, _ = self._client.containers.get(container_id).get_archive(src_dir)
                 for chunk in stream:
                     spool.write(chunk)
-            except docker.errors.APIError as exc:
+            except ENGINE_FAILURES as exc:
                 raise EngineError(f"cannot copy {src_dir} out of the container: {_first_line(exc)}") from exc
             spool.seek(0)
             with tarfile.open(fileobj=spool) as tar:
@@ -298,7 +322,7 @@ class Engine:
             (container or self._client.containers.get(container_id)).remove(force=True)
         except docker.errors.NotFound:
             pass
-        except docker.errors.APIError:
+        except ENGINE_FAILURES:
             pass  # best effort: cleanup must never mask the error that got us here
 
     def remove_all(self) -> None:
@@ -310,7 +334,7 @@ class Engine:
             try:
                 strays = self._client.containers.list(
                     all=True, filters={"label": [f"{k}={v}" for k, v in self.labels.items()]})
-            except docker.errors.APIError:
+            except ENGINE_FAILURES:
                 return  # best effort, as in remove()
             for container in strays:
                 if container.id not in self._kept:
@@ -326,7 +350,7 @@ class Engine:
         """Build containers (of running builds, or kept after a failure), newest first."""
         try:
             found = self._client.containers.list(all=True, filters={"label": "org.tfwheelbuild.build"})
-        except docker.errors.APIError as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error listing containers: {_first_line(exc)}") from exc
         rows = [BuildContainer(name=str(c.name), build_id=str(c.labels.get("org.tfwheelbuild.build", "")),
                                status=str(c.status), created=str(c.attrs.get("Created", ""))) for c in found]
@@ -371,5 +395,7 @@ def _container_error(exc: Exception, image: str) -> Exception:
 
 
 def _first_line(exc: BaseException) -> str:
+    if not isinstance(exc, docker.errors.APIError) and isinstance(exc, ENGINE_FAILURES):
+        return "the Docker engine stopped answering (the daemon stopped or restarted)"
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -19,6 +19,7 @@ from tfwheelbuild.errors import RuntimeTestError
 from tfwheelbuild.plan import CA_IN_CONTAINER
 
 PIP_CACHE_VOLUME = "tfwb-pip"
+PIP_CACHE_DIR = "/home/tfwb/.cache/pip"  # the runtime image's unprivileged user (buildenv/runtime.Dockerfile)
 INDEX_MOUNT = "/tfwb/index"
 
 
@@ -72,7 +73,7 @@ def _run(engine: Engine, spec: RuntimeTestSpec, log: BuildLog, labels: dict[str,
          files: dict[str, Path], install: list[list[str]], mounts: list[Mount] | None = None,
          network: str = "bridge") -> dict[str, object]:
     engine.ensure_volume(PIP_CACHE_VOLUME, {"org.tfwheelbuild": "1"})
-    all_mounts = [Mount(source=PIP_CACHE_VOLUME, target="/root/.cache/pip"), *(mounts or [])]
+    all_mounts = [Mount(source=PIP_CACHE_VOLUME, target=PIP_CACHE_DIR), *(mounts or [])]
     env = dict(spec.proxy_env)
     if spec.ca_bundle and spec.ca_bundle.is_file():
         all_mounts.append(Mount(source=str(spec.ca_bundle.resolve()), target=CA_IN_CONTAINER, read_only=True))
@@ -86,6 +87,7 @@ def _run(engine: Engine, spec: RuntimeTestSpec, log: BuildLog, labels: dict[str,
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     container = engine.start(spec.image, mounts=all_mounts, labels=labels, env=env, network=network)
     try:
+        engine.own_volumes(container, [PIP_CACHE_DIR], log.line)
         smoke = resources.buildenv("smoke_test.py").read_bytes()
         engine.put_files(container, "/tfwb", {**files, "smoke_test.py": smoke})
         steps = [["python" + spec.python, "-m", "venv", "/tfwb/venv"], *install,

@@ -36,6 +36,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
                                      network="host" if ctx.plan.remote.loopback else "bridge",
                                      name=container_name(ctx.build_id), mem_limit=ctx.plan.compile.memory_bytes)
     ctx.log.say(f"build container {ctx.container[:12]} started from {ctx.builder_tag}")
+    ctx.engine.own_volumes(ctx.container, [m.target for m in mounts if not m.read_only], ctx.log.line)
     code = ctx.run(["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired", PATCH_DIR,
                     f"{CACHE}/bazel", f"{CACHE}/bazelisk"])
     if code != 0:
