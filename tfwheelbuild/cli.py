@@ -278,12 +278,13 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
       tfwheelbuild repair tensorflow-2.16.1-cp311-cp311-linux_aarch64.whl --plat manylinux_2_34_aarch64
     """
     from tfwheelbuild.manifest import atomic_copy, check_writable
-    from tfwheelbuild.plan import OUT, RepairPlan, builder_python, builder_recipe
+    from tfwheelbuild.plan import OUT, RepairPlan, builder_python, builder_recipe, parse_source_date_epoch
     from tfwheelbuild.recipes import load_recipes, release_of
     from tfwheelbuild.stages.repair import repair_in_container
     from tfwheelbuild.wheelinfo import inspect_wheel
 
     info = inspect_wheel(wheel)
+    epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH", ""))  # auditwheel's zip times
     check_writable(output)
     python = python_from_tags(info.pythons)
     recipes = load_recipes()
@@ -297,7 +298,7 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
         engine.put_files(container, f"{OUT}/raw", {wheel.name: wheel})
         repaired = repair_in_container(engine, container, f"{OUT}/raw/{wheel.name}",
                                        RepairPlan(plat=plat, exclude=exclude, build_tag=build_tag), log,
-                                       log.path.parent / "staging")
+                                       log.path.parent / "staging", source_date_epoch=int(epoch) if epoch else None)
         atomic_copy(repaired.path, output / repaired.path.name)
     click.echo(f"repaired: {output / repaired.path.name} (grafted: {', '.join(repaired.grafted) or 'nothing'})")
 
@@ -308,6 +309,9 @@ def _register() -> None:
 
     for command in (publish, nightly, matrix, history, doctor, images, cache, clean, shell):
         main.add_command(command)
+    from tfwheelbuild.cli_ops import diff
+
+    main.add_command(diff)
 
 
 _register()

@@ -215,3 +215,35 @@ def shell(build: str, command: tuple[str, ...], list_only: bool) -> None:
     click.echo(f"entering {target.name} (exit the shell to leave; the container stays until "
                "`tfwheelbuild clean`)", err=True)
     os.execvp("docker", argv)
+
+
+@click.command()
+@click.argument("wheel_a", type=click.Path(path_type=Path))
+@click.argument("wheel_b", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: identical, and the differing members.")
+@handle_errors
+def diff(wheel_a: Path, wheel_b: Path, as_json: bool) -> None:
+    """Compare two wheels member by member: exit 0 when byte-identical, 1 when not.
+
+    One line per differing member: `contents` (its bytes differ), `metadata` (same bytes, other zip
+    metadata: time, mode, position, compression), `only in A` / `only in B`.
+
+    \b
+    Example:
+      SOURCE_DATE_EPOCH=1700000000 tfwheelbuild build ... --output a --force
+      SOURCE_DATE_EPOCH=1700000000 tfwheelbuild build ... --output b --force
+      tfwheelbuild diff a/tensorflow-*.whl b/tensorflow-*.whl
+    """
+    from tfwheelbuild.wheeldiff import diff_wheels
+
+    diffs = diff_wheels(wheel_a, wheel_b)
+    if as_json:
+        click.echo(json.dumps({"identical": not diffs, "a": str(wheel_a), "b": str(wheel_b),
+                               "members": [vars(d) for d in diffs]}, indent=2))
+    elif not diffs:
+        click.echo(f"identical: {wheel_a.name} and {wheel_b.name} are the same bytes")
+    else:
+        for d in diffs:
+            click.echo(d.line())
+    if diffs:
+        sys.exit(1)

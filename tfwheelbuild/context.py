@@ -28,6 +28,7 @@ class BuildContext:
     runtime_tag: str = ""
     container: str = ""
     commit: str = ""
+    source_date_epoch: int = 0  # the time stamped on the wheel's files (SOURCE_DATE_EPOCH or the commit's)
     bazel_version: str = ""
     build_key: str = ""
     wheel: Path | None = None  # the repaired wheel, staged on the host

@@ -23,12 +23,13 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
     """The resolved settings as the pipeline's options (host facts filled in: mirror, CA, proxy)."""
     from tfwheelbuild.bootstrap import host_mirror
     from tfwheelbuild.cliutil import default_work_root, host_ca
-    from tfwheelbuild.plan import check_project_name, parse_memory
+    from tfwheelbuild.plan import check_project_name, parse_memory, parse_source_date_epoch
     from tfwheelbuild.preflight import host_bazel_env, host_proxy_env
 
     # Bad values fail here, before the engine is asked (make_plan, which uses them, runs after it answers).
     check_project_name(settings["project-name"])  # tensorflow-metal, tensorflow-macos, invalid names
     parse_memory(settings["memory"])
+    source_date_epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH", ""))
     return BuildOptions(
         tf_version=tf_version, python=python, source=settings["source"], ref=settings["ref"],
         output=settings["output"], work_root=settings["work-dir"] or default_work_root(),
@@ -43,7 +44,7 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
         remote_cache=settings["remote-cache"], remote_cache_readonly=settings["remote-cache-readonly"],
         remote_cache_required=settings["remote-cache-required"], remote_header_file=settings["remote-header-file"],
         remote_executor=settings["remote-executor"], remote_instance_name=settings["remote-instance-name"],
-        cache_namespace=settings["cache-namespace"], mode=settings["mode"],
+        cache_namespace=settings["cache-namespace"], mode=settings["mode"], source_date_epoch=source_date_epoch,
     )
 
 

@@ -3,8 +3,14 @@
 Same key, same wheel: `build` skips when the output dir already holds a wheel with this key.
 Inputs are the resolved source commit, the patches' contents, configure answers, the Bazel
 command line (with the builder image id in it) and the Bazel environment, the builder image id,
-Python, repair policy, wheel name and build tag, and the recipe (with its version). Not in it:
-paths on the host, the output dir, jobs/RAM (they change speed, not the result), timestamps.
+Python, repair policy, wheel name and build tag, the recipe (with its version), and the time stamped
+on the wheel's files: a SOURCE_DATE_EPOCH given in the environment is in the key as given; the
+default, the source commit's committer time, is a function of the commit and adds nothing. Not in
+it: paths on the host, the output dir, jobs/RAM (they change speed, not the result), the build id
+and the wall clock (neither reaches the wheel).
+
+KEY_VERSION changes whenever the same inputs would give other wheel bytes than before (2: file
+times pinned to SOURCE_DATE_EPOCH, file modes normalised, no build id in the stamp).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import re
 
 from tfwheelbuild.plan import BUILDER_ID, BuildPlan
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 # Flags that change how fast Bazel works, not what it builds.
 # Remote caching and execution change where results come from, not what they are (every action
 # is keyed by its inputs, the builder image id among them).
@@ -42,6 +48,7 @@ def key_material(plan: BuildPlan, commit: str, builder_id: str) -> dict[str, obj
                    "build_tag": plan.repair.build_tag},
         "wheel_name": plan.wheel_name,
         "recipe": plan.recipe.to_dict(),
+        "source_date_epoch": plan.source_date_epoch or "commit",
     }
 
 

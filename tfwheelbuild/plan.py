@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tfwheelbuild.errors import ProjectNameError, UsageError
+from tfwheelbuild.errors import ConfigError, ProjectNameError, UsageError
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.remote import RemotePlan, remote_flags, remote_plan
 
@@ -81,6 +81,8 @@ class BuildOptions:
     remote_instance_name: str = ""
     cache_namespace: str = ""
     mode: str = "auto"  # auto (native on arm64 engines, else emulated), emulated, cross
+    # SOURCE_DATE_EPOCH from the environment (decimal seconds); empty: the source commit's committer time.
+    source_date_epoch: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,6 +168,9 @@ class BuildPlan:
     volumes: dict[str, str] = field(default_factory=dict)  # volume name template -> mount point
     remote: RemotePlan = field(default_factory=RemotePlan)
     cross_base: BasePlan | None = None  # cross mode: the builder's amd64 base (the runtime keeps `base`)
+    # The time stamped on every file in the wheel: SOURCE_DATE_EPOCH as given, or (empty) the commit's
+    # committer time, which the source stage reads once the commit is fetched.
+    source_date_epoch: str = ""
 
     def describe(self) -> list[str]:
         """Human-readable lines for --dry-run: every command as it will run."""
@@ -209,6 +214,9 @@ class BuildPlan:
         lines.append(f"repair:        {shlex.join(repair)} {OUT}/raw/*.whl")
         if self.repair.build_tag:
             lines.append(f"build tag:     {self.repair.build_tag}")
+        lines.append("file times:    SOURCE_DATE_EPOCH=" + (f"{self.source_date_epoch} (from the environment)"
+                                                           if self.source_date_epoch else
+                                                           "the source commit's committer time"))
         lines.append(f"test:          fresh venv in the runtime image; pip install the wheel"
                      f" (index {self.test.index_url or 'pip default'}); smoke test")
         if self.test.test_command:
@@ -243,6 +251,20 @@ def parse_memory(text: str) -> int:
     if value < 512 * 1024 * 1024:
         raise UsageError(f"--memory {text}: Bazel alone needs more than 512 MB; give at least 512m")
     return value
+
+
+def parse_source_date_epoch(text: str) -> str:
+    """SOURCE_DATE_EPOCH as the reproducible-builds spec defines it (a decimal count of seconds since
+    1970-01-01 UTC), normalised ('0017' -> '17'); '' stays '' (the commit's time is used)."""
+    value = text.strip()
+    if not value:
+        return ""
+    if not value.isdigit() or not value.isascii():
+        raise ConfigError(f"invalid SOURCE_DATE_EPOCH from the environment: expected seconds since 1970 "
+                          f"(an integer), got {text!r}",
+                          remedy="set it to a Unix time, e.g. $(git log -1 --format=%ct), or unset it to use the "
+                                 "source commit's committer time")
+    return str(int(value))
 
 
 def wheel_distribution_name(project_name: str) -> str:
@@ -363,6 +385,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         remote=remote,
         cross_base=BasePlan(image=DEFAULT_CROSS_BASE, bootstrap_suite="bookworm",
                             mirror=opts.mirror, user_chosen=False, arch="amd64") if cross else None,
+        source_date_epoch=parse_source_date_epoch(opts.source_date_epoch),
     )
 
 

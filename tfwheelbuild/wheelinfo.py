@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import csv
 import hashlib
+import io
+import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -19,6 +25,8 @@ from tfwheelbuild.errors import WheelInputError
 # The file in every built wheel's .dist-info that names its build key (written by the repair stage,
 # read by the local index): one name, here, because both sides must agree.
 STAMP_FILE = "tfwheelbuild.json"
+ZIP_TIME_MIN = 315532800  # 1980-01-01 UTC: the earliest time a zip entry can carry
+ZipTime = tuple[int, int, int, int, int, int]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,41 +72,69 @@ def inspect_wheel(path: Path, *, require_aarch64: bool = True) -> WheelInfo:
                      sha256=digest.hexdigest(), size=path.stat().st_size, grafted=grafted)
 
 
-def set_build_tag(path: Path, build_tag: str) -> Path:
-    """Give the wheel a build tag (file name and WHEEL metadata) with the `wheel` tool itself."""
+def set_build_tag(path: Path, build_tag: str, *, source_date_epoch: int | None = None) -> Path:
+    """Give the wheel a build tag (file name and WHEEL metadata) with the `wheel` tool itself (which
+    stamps the rewritten RECORD with SOURCE_DATE_EPOCH, else the wall clock)."""
     cmd = [sys.executable, "-m", "wheel", "tags", "--remove", "--build", build_tag, str(path)]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch)} if source_date_epoch is not None else None
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         raise WheelInputError(f"cannot set build tag {build_tag!r}: {result.stderr.strip()}")
     return path.parent / result.stdout.strip().splitlines()[-1]
 
 
-def add_dist_info_file(path: Path, name: str, data: bytes) -> None:
+def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch: int | None = None) -> None:
     """Add (or replace) `<dist-info>/<name>` in a wheel, with RECORD rewritten to match.
 
     Streams entry by entry into a new archive (a TensorFlow wheel is hundreds of MB), then
-    renames it over the original.
+    renames it over the original. The copy is made reproducible on the way: entries keep their
+    order and bytes, directory entries are dropped (pip makes directories itself), modes become
+    0644 or 0755 (whatever a cache or umask left in the group and other bits), and with
+    `source_date_epoch` every entry carries that time (else the new ones carry the wall clock).
     """
     from wheel.wheelfile import WheelError, WheelFile
 
-    # WheelFile insists on a wheel file name, so the temporary copy sits in a temporary dir.
+    stamp = zip_time(source_date_epoch if source_date_epoch is not None else int(time.time()))
     tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tfwb-"))
     tmp = tmp_dir / path.name
     try:
-        with WheelFile(path) as src, WheelFile(tmp, "w") as dest:
+        with WheelFile(path) as src, zipfile.ZipFile(tmp, "w") as dest:
             record = f"{src.dist_info_path}/RECORD"
             target = f"{src.dist_info_path}/{name}"
+            rows: list[tuple[str, str, str]] = []
+
+            def add(arcname: str, payload: bytes, *, mode: int, date_time: ZipTime,
+                    compress_type: int = zipfile.ZIP_DEFLATED) -> None:
+                entry = zipfile.ZipInfo(arcname, date_time=date_time)
+                entry.external_attr = (stat.S_IFREG | mode) << 16
+                entry.compress_type = compress_type
+                dest.writestr(entry, payload)
+                digest = base64.urlsafe_b64encode(hashlib.sha256(payload).digest()).rstrip(b"=").decode()
+                rows.append((arcname, f"sha256={digest}", str(len(payload))))
+
             for info in src.infolist():
                 if info.filename in (record, target) or info.is_dir():
                     continue
-                with src.open(info) as handle:
-                    dest.writestr(info, handle.read(), compress_type=info.compress_type)
-            dest.writestr(target, data)
+                with src.open(info) as handle:  # WheelFile checks each entry against the old RECORD
+                    payload = handle.read()
+                add(info.filename, payload, mode=0o755 if (info.external_attr >> 16) & 0o111 else 0o644,
+                    date_time=stamp if source_date_epoch is not None else info.date_time,
+                    compress_type=info.compress_type)
+            add(target, data, mode=0o644, date_time=stamp)
+            text = io.StringIO()
+            csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n").writerows([*rows, (record, "", "")])
+            add(record, text.getvalue().encode(), mode=0o644, date_time=stamp)
         tmp.replace(path)
     except (OSError, zipfile.BadZipFile, ValueError, WheelError) as exc:
         raise WheelInputError(f"cannot add {name} to {path.name}: {exc}") from exc
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def zip_time(epoch: int) -> ZipTime:
+    """Seconds since 1970 as a zip entry's (UTC) date_time, as `wheel` and auditwheel write it."""
+    t = time.gmtime(max(epoch, ZIP_TIME_MIN))
+    return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
 
 
 def read_dist_info_file(path: Path, name: str) -> bytes | None:

@@ -2,6 +2,11 @@
 
 Bazel runs through bazelisk-py (the `bazel` in the builder image), which resolves the version the
 checkout asks for. Output base, disk and repository caches live in the cache volume.
+
+SOURCE_DATE_EPOCH goes to the packaging step (setup.py bdist_wheel stamps it on the raw wheel's
+entries), not to Bazel: as an --action_env it would be part of every compile action's key, so each
+new commit (a new committer time) would miss the whole cache. The Bazel-built wheels (2.17+) need
+none: the repair stage rewrites every entry's time anyway.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
         if len(wheels) != 1:
             raise CompileError(f"Bazel reported {len(wheels)} wheels for {plan.target}, expected one: {wheels}")
         package = [part.replace(BAZEL_OUTPUT, shlex.quote(wheels[0])) for part in package]
-    code = ctx.run(package, workdir=SRC)
+    code = ctx.run(package, workdir=SRC, env={"SOURCE_DATE_EPOCH": str(ctx.source_date_epoch)})
     if code != 0:
         raise CompileError(f"packaging the wheel failed (exit {code}): "
                            f"{' / '.join(first_error_block(ctx.log.stage_lines()[-30:], 3))}")

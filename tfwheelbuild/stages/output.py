@@ -46,6 +46,10 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "version": plan.wheel_version,
         "python": plan.python,
         "source": {"url": plan.source.url, "ref": plan.source.ref, "commit": ctx.commit},
+        # The time on every file in the wheel; "environment": rebuild with SOURCE_DATE_EPOCH=value to get
+        # the same bytes, "commit": the commit's committer time, used again by any build of that commit.
+        "source_date_epoch": {"value": ctx.source_date_epoch,
+                              "from": "environment" if plan.source_date_epoch else "commit"},
         "configure": dict(plan.configure_env),
         "patches": [{"name": p.name, "sha256": p.sha256} for p in plan.patches],
         "bazel": {"version": ctx.bazel_version,

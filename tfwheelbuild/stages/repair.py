@@ -2,6 +2,11 @@
 
 With no --plat, auditwheel picks the most compatible policy the wheel reaches ("auto"); --plat
 demands one and fails when the build cannot meet it. `tfwheelbuild repair` uses the same core.
+
+Reproducible: auditwheel (6.x honours SOURCE_DATE_EPOCH) re-zips the wheel in sorted order with the
+build's time on every entry; the stamp step then pins times and modes on the host, whatever the
+builder's auditwheel did. The stamp holds only what the build key decides (no build id, tool
+version or source URL: those are in the manifest), so one key gives one wheel, byte for byte.
 """
 
 from __future__ import annotations
@@ -10,12 +15,11 @@ import json
 import shutil
 from pathlib import Path
 
-from tfwheelbuild import __version__
 from tfwheelbuild.buildlog import BuildLog, first_error_block
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import CompileError, RepairError
-from tfwheelbuild.key import build_key
+from tfwheelbuild.key import KEY_VERSION, build_key
 from tfwheelbuild.plan import OUT, RepairPlan
 from tfwheelbuild.wheelinfo import (
     STAMP_FILE,
@@ -36,7 +40,8 @@ def run(ctx: BuildContext) -> dict[str, object]:
         raise CompileError(f"expected one wheel in {OUT}/raw, found: {raw}")
     if ctx.staging.exists():
         shutil.rmtree(ctx.staging)
-    info = repair_in_container(ctx.engine, ctx.container, raw[0], ctx.plan.repair, ctx.log, ctx.staging)
+    info = repair_in_container(ctx.engine, ctx.container, raw[0], ctx.plan.repair, ctx.log, ctx.staging,
+                               source_date_epoch=ctx.source_date_epoch)
     foreign = foreign_libraries(info.path)
     if foreign:
         name, machine = foreign[0]
@@ -45,22 +50,29 @@ def run(ctx: BuildContext) -> dict[str, object]:
                                   "bazel command")
     # The build key travels inside the wheel too, so a wheel found anywhere says how it was made.
     ctx.build_key = build_key(ctx.plan, ctx.commit, ctx.builder_id)
-    stamp = {"build_key": ctx.build_key, "tool": f"tfwheelbuild {__version__}", "source": ctx.plan.source.url,
-             "commit": ctx.commit, "build_id": ctx.build_id}
-    add_dist_info_file(info.path, STAMP_FILE, (json.dumps(stamp, indent=2, sort_keys=True) + "\n").encode())
+    add_dist_info_file(info.path, STAMP_FILE, stamp_bytes(ctx.build_key, ctx.commit, ctx.source_date_epoch),
+                       source_date_epoch=ctx.source_date_epoch)
     info = inspect_wheel(info.path)
     ctx.wheel = info.path
     return {"raw_wheel": raw[0].rsplit("/", 1)[-1], "wheel": info.path.name, "policy": list(info.platforms),
             "grafted": list(info.grafted)}
 
 
+def stamp_bytes(build_key: str, commit: str, source_date_epoch: int) -> bytes:
+    """The stamp file: a function of the build key alone (the commit and the time are in it)."""
+    stamp = {"build_key": build_key, "key_version": KEY_VERSION, "commit": commit,
+             "source_date_epoch": source_date_epoch}
+    return (json.dumps(stamp, indent=2, sort_keys=True) + "\n").encode()
+
+
 def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: RepairPlan, log: BuildLog,
-                        dest: Path) -> WheelInfo:
+                        dest: Path, *, source_date_epoch: int | None = None) -> WheelInfo:
     """Repair `raw_wheel` (a path inside the container) and bring the result to `dest` on the host."""
+    env = {"SOURCE_DATE_EPOCH": str(source_date_epoch)} if source_date_epoch is not None else None
 
     def sink(cmd: list[str]) -> int:
         log.command(cmd, "builder")
-        return engine.exec(container, cmd, sink=log.line)
+        return engine.exec(container, cmd, sink=log.line, env=env)
 
     sink(["auditwheel", "show", raw_wheel])
     cmd = ["auditwheel", "repair", "-w", f"{OUT}/repaired"]
@@ -76,7 +88,8 @@ def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: Re
     wheels = [p for p in engine.get_files(container, f"{OUT}/repaired", dest) if p.suffix == ".whl"]
     if len(wheels) != 1:
         raise RepairError(f"auditwheel produced {len(wheels)} wheels, expected one")
-    wheel = set_build_tag(wheels[0], plan.build_tag) if plan.build_tag else wheels[0]
+    wheel = (set_build_tag(wheels[0], plan.build_tag, source_date_epoch=source_date_epoch) if plan.build_tag
+             else wheels[0])
     info = inspect_wheel(wheel)
     log.say(f"repaired: {wheel.name} (grafted: {', '.join(info.grafted) or 'nothing'})")
     return info

@@ -2,6 +2,9 @@
 
 The mirror lives in a named volume, so a second build fetches nothing it already has; the work
 tree is always at the same path, which keeps Bazel's output base (and its caches) stable.
+
+The commit's committer time is the default SOURCE_DATE_EPOCH (the time stamped on the wheel's
+files): part of the commit, so two builds of one commit stamp the same time.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import SourceError
 from tfwheelbuild.plan import GIT_CACHE, SRC
+from tfwheelbuild.wheelinfo import ZIP_TIME_MIN
 
 NAME = "source"
 # Sources bind-mounted from the host belong to another uid than the container's user.
@@ -31,7 +35,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
         f"rm -rf {SRC}\n"
         f"git clone -q --shared --no-checkout {mirror} {SRC}\n"
         f"git -C {SRC} checkout -q --detach {ref}\n"
-        f"git -C {SRC} rev-parse HEAD\n"
+        f"git -C {SRC} log -1 --format='%H %ct' HEAD\n"
     )
     start = ctx.log.mark()
     code = ctx.run(["sh", "-c", script], env=GIT_ENV)
@@ -41,6 +45,17 @@ def run(ctx: BuildContext) -> dict[str, object]:
         if "couldn't find remote ref" in text or "not our ref" in text:
             raise SourceError(f"tag {src.ref} does not exist in {src.url}")
         raise SourceError(f"cannot fetch {src.ref} from {src.url}: {lines[-1] if lines else 'git failed'}")
-    ctx.commit = lines[-1].strip()
-    ctx.log.say(f"source {src.url} @ {src.ref} = {ctx.commit}")
-    return {"url": src.url, "ref": src.ref, "commit": ctx.commit}
+    last = lines[-1].split() if lines else []
+    if len(last) != 2 or not last[1].isdigit():
+        raise SourceError(f"cannot read the commit of {src.ref} in {src.url}: {' '.join(last) or 'no output'}")
+    ctx.commit, committed = last
+    ctx.source_date_epoch = source_date_epoch(ctx.plan.source_date_epoch, int(committed))
+    ctx.log.say(f"source {src.url} @ {src.ref} = {ctx.commit}; SOURCE_DATE_EPOCH={ctx.source_date_epoch} "
+                f"({'from the environment' if ctx.plan.source_date_epoch else 'the commit time'})")
+    return {"url": src.url, "ref": src.ref, "commit": ctx.commit, "commit_time": int(committed)}
+
+
+def source_date_epoch(given: str, commit_time: int) -> int:
+    """The time for the wheel's files: SOURCE_DATE_EPOCH as given, else the commit's committer time;
+    never before 1980-01-01, the earliest time a zip entry can carry."""
+    return max(ZIP_TIME_MIN, int(given) if given else commit_time)
