@@ -137,6 +137,9 @@ def main() -> int:
         base = ["build", "--tf", "2.16.1", "--py", "3.11", "--source", str(repo), "--output", str(out),
                 "--work-dir", str(cache / "work"), "--remote-cache", url, "--cache-namespace", "bench"]
         drop_namespace("bench")
+        # Cold means cold for the runtime-test results too (kept by wheel bytes: a fixture wheel from
+        # an earlier benchmark run would be byte-identical).
+        shutil.rmtree(cache / "work" / "test-results", ignore_errors=True)
         cold_wall, cold = tfwheelbuild(*base, "--patches", str(PATCHES), "--force")
         stages = dict(cold["stages"])  # type: ignore[call-overload]
         images_s = float(stages.get("images", 0.0))
@@ -160,8 +163,15 @@ def main() -> int:
         rows.append(("no-op build (same build key)", t_noop, "skipped, no container started"))
 
         t_warm, warm = tfwheelbuild(*base, "--patches", str(PATCHES), "--force")
+        warm_stages = dict(warm["stages"])  # type: ignore[call-overload]
+        same = warm["wheel_sha256"] == cold["wheel_sha256"] if "wheel_sha256" in warm else None
         rows.append(("forced rebuild, warm caches", t_warm,
-                     f"compile {dict(warm['stages'])['compile']} s"))  # type: ignore[call-overload]
+                     f"compile {warm_stages['compile']} s, test {warm_stages['test']} s"
+                     + (" (byte-identical wheel: the passed runtime test is reused)" if same else "")))
+        t_retest, retest = tfwheelbuild(*base, "--patches", str(PATCHES), "--force", "--retest")
+        rows.append(("forced rebuild, warm caches, `--retest`", t_retest,
+                     f"compile {dict(retest['stages'])['compile']} s, test "  # type: ignore[call-overload]
+                     f"{dict(retest['stages'])['test']} s (runtime test run again)"))  # type: ignore[call-overload]
 
         with tempfile.TemporaryDirectory(prefix="tfwb-bench-patches-") as tmp:
             edited = changed_patches(Path(tmp), int(time.time()))

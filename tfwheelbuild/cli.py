@@ -50,6 +50,8 @@ def main() -> None:
 @click.option("--allow-unsupported-python", is_flag=True, help="Build a Python outside the release's range.")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="TOML recipe overrides.")
 @click.option("--force", is_flag=True, help="Rebuild even when the output dir or index has this build key.")
+@click.option("--retest", is_flag=True,
+              help="Run the runtime test even when this exact wheel (same bytes) passed it before.")
 @click.option("--keep-container", is_flag=True,
               help="On failure, leave the build container running for `tfwheelbuild shell`.")
 @click.option("--dry-run", is_flag=True, help="Print the plan without touching Docker.")
@@ -151,7 +153,7 @@ def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: 
     opts, commit = pin_source(opts, recipe, lambda line: click.echo(line, err=True))
     if not kw["do_publish"]:
         return run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
-                         verbose=kw["verbose"], keep_container=kw["keep_container"])
+                         verbose=kw["verbose"], keep_container=kw["keep_container"], retest=kw["retest"])
     from tfwheelbuild.jobs import index_lookup, publish_and_verify
     from tfwheelbuild.publish import resolve_index
 
@@ -159,7 +161,7 @@ def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: 
     with History() as history:
         summary = run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
                             verbose=kw["verbose"], in_index=index_lookup(target, history),
-                            keep_container=kw["keep_container"])
+                            keep_container=kw["keep_container"], retest=kw["retest"])
         if summary.get("where") != "index":  # a wheel in the output dir was tested when it was built
             click.echo(f"▶ publish {Path(str(summary['wheel'])).name} to {target.display}", err=True)
             summary["published"] = publish_and_verify(Path(str(summary["wheel"])), str(summary["build_key"]),

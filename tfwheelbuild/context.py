@@ -19,6 +19,7 @@ class BuildContext:
     log: BuildLog
     build_dir: Path  # host side: log, staging, quarantine
     build_id: str
+    retest: bool = False  # run the runtime test even for a wheel that passed it before, byte for byte
     keep_container: bool = False  # on failure, leave the build container for `tfwheelbuild shell`
     # Filled in by the stages, in pipeline order.
     base_id: str = ""

@@ -108,7 +108,7 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
 
 
 def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...], *, commit: str, force: bool,
-              quiet: bool = False, verbose: bool = False, keep_container: bool = False,
+              quiet: bool = False, verbose: bool = False, keep_container: bool = False, retest: bool = False,
               in_index: Callable[[str], str | None] | None = None) -> dict[str, object]:
     """Plan against the engine's size, skip when the build key is already built, else run the stages.
 
@@ -127,12 +127,12 @@ def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...]
 
     with cache_lock(opts.work_root, opts.cache_namespace, say):
         return _build_or_skip(opts, plan, engine, info, commit=commit, force=force, quiet=quiet, verbose=verbose,
-                              in_index=in_index, started=started, keep_container=keep_container)
+                              in_index=in_index, started=started, keep_container=keep_container, retest=retest)
 
 
 def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: EngineInfo, *, commit: str,
                    force: bool, quiet: bool, verbose: bool, in_index: Callable[[str], str | None] | None,
-                   started: float, keep_container: bool) -> dict[str, object]:
+                   started: float, keep_container: bool, retest: bool) -> dict[str, object]:
     key = None if force else expected_key(plan, engine, commit)
     if key is not None:
         wheel = find_in_output(plan, key)
@@ -151,7 +151,7 @@ def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: En
             f"on a {info.arch} engine ({'native arm64' if info.native_arm64 else 'arm64 emulated'}); "
             f"log: {log.path}")
     ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id,
-                       keep_container=keep_container)
+                       keep_container=keep_container, retest=retest)
     try:
         results = run_pipeline(ctx)
     except TfwbError as exc:
@@ -160,7 +160,8 @@ def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: En
         raise
     finally:
         log.close()
-    return {"status": "built", "wheel": ctx.facts["output"]["wheel"], "build_key": ctx.build_key,
+    return {"status": "built", "wheel": ctx.facts["output"]["wheel"], "wheel_sha256": ctx.facts["output"]["sha256"],
+            "build_key": ctx.build_key,
             "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
             "cache": ctx.facts.get("compile", {}).get("cache", {}),
             "seconds": round(time.monotonic() - started, 1),

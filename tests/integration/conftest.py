@@ -65,6 +65,11 @@ def fixture_repo(engine_ready: None) -> Path:
 def work_dir() -> Iterator[Path]:
     path = cache_root() / "work"
     path.mkdir(parents=True, exist_ok=True)
+    # Runtime-test passes are kept by wheel bytes across runs; each test session starts without them,
+    # so every distinct wheel is really tested at least once per session.
+    import shutil
+
+    shutil.rmtree(path / "test-results", ignore_errors=True)
     yield path
 
 

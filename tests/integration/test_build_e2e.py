@@ -87,6 +87,10 @@ def test_identical_second_build_reuses_images_and_bazel_caches(
     assert not executed, cache
     first_manifest = json.loads(Path(str(first[0].json()["manifest"])).read_text())
     assert manifest["source"]["commit"] == first_manifest["source"]["commit"]
+    # The same bytes again (reproducible): the runtime test's pass is reused, not run again.
+    assert manifest["wheel"]["sha256"] == first_manifest["wheel"]["sha256"]
+    assert manifest["test"].get("reused_from"), manifest["test"]
+    assert "not run again (--retest runs it)" in again.stderr
 
 
 def test_same_build_key_skips_without_starting_a_container(first: tuple[CliResult, Path], fixture_repo: Path,

@@ -183,8 +183,8 @@ def test_oom_kill_is_named_with_settings_that_fit_and_the_container_can_be_kept(
 
     # The kept container: `shell` enters it in the source tree, where the failed build ran.
     shell = subprocess.run([sys.executable, "-m", "tfwheelbuild", "shell", build_id[-4:], "--",
-                            "sh", "-c", "pwd; grep -c S100K tensorflow/core/kernels/generated/unit_001.cc; "
-                            "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null; true"],
+                            "sh", "-c", "pwd; grep -c S100K tensorflow/core/kernels/generated/unit_001.cc; cat "
+                            "/sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null; true"],
                            capture_output=True, text=True, timeout=60, check=False)
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.splitlines()[:2] == ["/tfwb/src", "2"], shell.stdout

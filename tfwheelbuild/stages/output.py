@@ -30,7 +30,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
             dest.unlink(missing_ok=True)
             raise
     ctx.log.say(f"wrote {dest} and {manifest_path.name}")
-    return {"wheel": str(dest), "manifest": str(manifest_path)}
+    return {"wheel": str(dest), "manifest": str(manifest_path), "sha256": info.sha256}
 
 
 def build_manifest(ctx: BuildContext) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """Stage: install the repaired wheel into a clean arm64 runtime and smoke-test it.
 
-A wheel that fails goes to the build's quarantine dir, never to the output dir.
+A wheel that fails goes to the build's quarantine dir, never to the output dir. A wheel that is
+byte for byte one that passed this test before (a reproducible rebuild) keeps that result
+(testcache.py); `--retest` runs it anyway.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ import shutil
 
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import RuntimeTestError
+from tfwheelbuild.plan import sha256_file
 from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
+from tfwheelbuild.testcache import RuntimeTestInputs, lookup, record_pass
 
 NAME = "test"
 
@@ -20,9 +24,19 @@ def run(ctx: BuildContext) -> dict[str, object]:
     spec = RuntimeTestSpec(image=ctx.runtime_tag, python=plan.python, expected_version=plan.wheel_version,
                            index_url=plan.test.index_url, test_command=plan.test.test_command,
                            ca_bundle=plan.test.ca_bundle, proxy_env=plan.test.proxy_env)
+    inputs = RuntimeTestInputs(wheel_sha256=sha256_file(ctx.wheel), runtime_image_id=ctx.runtime_id, python=plan.python,
+                        expected_version=plan.wheel_version, index_url=plan.test.index_url,
+                        test_command=plan.test.test_command)
+    earlier = None if ctx.retest else lookup(plan.work_root, inputs)
+    if earlier is not None:
+        ctx.log.say(f"this exact wheel (sha256 {inputs.wheel_sha256[:12]}) passed this test in {ctx.runtime_tag} "
+                    f"at {earlier['passed_at']}: not run again (--retest runs it)")
+        return {**earlier["facts"], "reused_from": earlier["passed_at"]}
     try:
-        return run_runtime_test(ctx.engine, ctx.wheel, spec, ctx.log,
-                                labels={"org.tfwheelbuild.build": ctx.build_id})
+        facts = run_runtime_test(ctx.engine, ctx.wheel, spec, ctx.log,
+                                 labels={"org.tfwheelbuild.build": ctx.build_id})
+        record_pass(plan.work_root, inputs, facts)
+        return facts
     except RuntimeTestError:
         quarantine = ctx.build_dir / "quarantine"
         quarantine.mkdir(parents=True, exist_ok=True)
