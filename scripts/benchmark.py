@@ -38,6 +38,8 @@ NAIVE_DOCKERFILE = """\
 # The naive approach: everything in one RUN, no cache volumes. A patch change invalidates the
 # COPY layer, so configure and the whole Bazel build run again from nothing.
 FROM {builder}
+# As root, as such a Dockerfile would run (our builder images switch to an unprivileged user).
+USER root
 COPY src /src
 WORKDIR /src
 RUN git apply patches/{patch} \\
