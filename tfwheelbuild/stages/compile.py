@@ -140,9 +140,14 @@ def parse_oom_kills(lines: list[str]) -> int:
     return sum(int(ln.split()[1]) for ln in lines if ln.startswith("oom_kill ") and ln.split()[1].isdigit())
 
 
+def memory_mb(plan: CompilePlan, engine_mem: int) -> int:
+    """What the compile had: the build container's limit, else the engine's memory."""
+    return (plan.memory_bytes or engine_mem) // 2**20
+
+
 def fitting_settings(plan: CompilePlan, engine_mem: int) -> str:
     """What to try after an OOM kill: half the jobs, or (at one job) twice the memory."""
-    limit_mb = (plan.memory_bytes or engine_mem) // 2**20
+    limit_mb = memory_mb(plan, engine_mem)
     if plan.jobs > 1:
         return f"rerun with --jobs {plan.jobs // 2} --ram-mb {max(512, plan.ram_mb // 2)}"
     return (f"one job already: give the build more memory, e.g. --memory {2 * limit_mb}m or a bigger engine "
@@ -154,7 +159,7 @@ def _classify(code: int, output: list[str], new_oom_kills: int, plan: CompilePla
     text = "\n".join(output)
     killed = next((ln.strip() for ln in output if any(p in ln for p in OOM_PATTERNS)), "")
     if new_oom_kills > 0 or killed:
-        limit_mb = (plan.memory_bytes or engine_mem) // 2**20
+        limit_mb = memory_mb(plan, engine_mem)
         return OutOfMemoryError(
             f"out of memory: the kernel's OOM killer ended {new_oom_kills or 'a'} process(es) of the compile "
             f"({plan.jobs} jobs in {limit_mb} MB)" + (f": {killed}" if killed else ""),
