@@ -14,17 +14,8 @@ from typing import Any
 import click
 
 from tfwheelbuild import __version__
-from tfwheelbuild.cliutil import (
-    CommandGroup,
-    arm64_image,
-    default_work_root,
-    engine_session,
-    handle_errors,
-    host_ca,
-    python_from_tags,
-    resolve_settings,
-    settings_options,
-)
+from tfwheelbuild.cliutil import CommandGroup, handle_errors, resolve_settings, settings_options
+from tfwheelbuild.session import arm64_image, default_work_root, engine_session, host_ca, python_from_tags
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

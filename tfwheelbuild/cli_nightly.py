@@ -12,17 +12,9 @@ from typing import Any
 
 import click
 
-from tfwheelbuild.cliutil import (
-    arm64_image,
-    default_work_root,
-    engine_session,
-    handle_errors,
-    host_ca,
-    python_from_tags,
-    resolve_settings,
-    settings_options,
-)
+from tfwheelbuild.cliutil import handle_errors, resolve_settings, settings_options
 from tfwheelbuild.nightly import Outcome
+from tfwheelbuild.session import default_work_root, verify_from_index
 
 INDEX_HELP = ("Where to publish: an upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
               "repository name, or a directory [default: the local index under the user's data dir].")
@@ -70,32 +62,6 @@ def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool,
             click.echo(f"{said}: {result.wheel} -> {result.index}" + ("; installs from it" if verify else ""))
     if as_json:
         click.echo(json.dumps({"published": rows}))
-
-
-def verify_from_index(wheel: Path, target: Any, *, base_image: str, mirror: str, index_url: str,
-                      work_dir: Path | None, verbose: bool) -> dict[str, object]:
-    """pip install NAME==VERSION from the index in the clean runtime image, then the smoke test."""
-    from tfwheelbuild.plan import runtime_recipe
-    from tfwheelbuild.preflight import host_proxy_env
-    from tfwheelbuild.remote import LOOPBACK_HOSTS
-    from tfwheelbuild.runtime_test import INDEX_MOUNT, IndexSource, RuntimeTestSpec, run_index_install_test
-    from tfwheelbuild.wheelinfo import inspect_wheel
-
-    info = inspect_wheel(wheel)
-    python = python_from_tags(info.pythons)
-    if target.kind == "local":
-        source = IndexSource(project=info.name, version=info.version, simple_url=f"file://{INDEX_MOUNT}/simple/",
-                             local_root=Path(target.location))
-    else:
-        from urllib.parse import urlsplit
-
-        source = IndexSource(project=info.name, version=info.version, simple_url=target.simple_url,
-                             host_network=urlsplit(target.simple_url).hostname in LOOPBACK_HOSTS)
-    with engine_session(work_dir, "verify", info.name, verbose=verbose) as (engine, log):
-        tag = arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)
-        spec = RuntimeTestSpec(image=tag, python=python, expected_version=info.version, index_url=index_url,
-                               ca_bundle=host_ca(), proxy_env=host_proxy_env())
-        return run_index_install_test(engine, source, spec, log, labels={})
 
 
 @click.command()

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from tfwheelbuild.cliutil import default_work_root, docker_host_option, handle_errors, host_ca
+from tfwheelbuild.cliutil import docker_host_option, handle_errors
+from tfwheelbuild.session import default_work_root, host_ca
 
 
 @click.command()

@@ -1,32 +1,21 @@
-"""What every command shares: the error edge, the work dir, an engine session, arm64 images."""
+"""What every command shares at the click edge: the error edge, --docker-host, the option set and cascade."""
 
 from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from tfwheelbuild.errors import EngineUnavailableError, TfwbError, UsageError
+from tfwheelbuild.errors import TfwbError, UsageError
 from tfwheelbuild.interrupts import signals_raise_interrupted
+from tfwheelbuild.session import name_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_CA = Path("/etc/ssl/certs/ca-certificates.crt")
-
-
-def host_ca() -> Path | None:
-    return DEFAULT_CA if DEFAULT_CA.is_file() else None
-
-
-def default_work_root() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "tfwheelbuild"
 
 
 def handle_errors(func: F) -> F:
@@ -45,16 +34,6 @@ def handle_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
-
-
-def name_engine(exc: TfwbError) -> TfwbError:
-    """An unreachable engine named by the address that was tried (DOCKER_HOST, which --docker-host sets)."""
-    host = os.environ.get("DOCKER_HOST", "")
-    if isinstance(exc, EngineUnavailableError) and host and host not in exc.message:
-        cause = str(exc.__cause__ or "").strip().splitlines()
-        exc.message = f"cannot reach a Docker engine at {host}" + (f": {cause[0]}" if cause else "")
-        exc.remedy = f"start the engine at {host}, or point --docker-host (or DOCKER_HOST) at one that answers"
-    return exc
 
 
 def use_docker_host(host: str | None) -> None:
@@ -119,45 +98,6 @@ class CommandGroup(click.Group):
             return super().invoke(ctx)
         except click.ClickException as exc:
             raise _as_usage_error(exc, f"{ctx.command_path} COMMAND") from None
-
-
-@contextmanager
-def engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool) -> Iterator[tuple[Any, Any]]:
-    """An engine and a log for a single-stage command; containers removed, log path on errors."""
-    from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.engine import Engine
-
-    engine = Engine.connect()
-    log_dir = (work_dir or default_work_root()) / kind / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
-    log = BuildLog(log_dir / f"{kind}.log", verbose=verbose)
-    engine.labels["org.tfwheelbuild.session"] = f"{log_dir.name}-{os.getpid()}"
-    try:
-        yield engine, log
-    except TfwbError as exc:
-        exc.log_path = str(log.path)
-        raise
-    finally:
-        engine.remove_all()
-        log.close()
-
-
-def arm64_image(engine: Any, log: Any, recipe: Any, *, base_image: str, mirror: str, python: str) -> str:
-    """Base (pulled or bootstrapped), proven to run arm64, then `recipe` on top of it; its tag."""
-    from tfwheelbuild.bootstrap import host_mirror
-    from tfwheelbuild.plan import base_plan
-    from tfwheelbuild.stages.images import ensure_base, ensure_image
-
-    base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python), python)
-    engine.check_arm64(base_ref)
-    tag, _ = ensure_image(engine, log, recipe, base_ref, base_id, host_ca())
-    return str(tag)
-
-
-def python_from_tags(pythons: tuple[str, ...]) -> str:
-    for tag in pythons:
-        if tag.startswith("cp") and tag[2:].isdigit():
-            return f"{tag[2]}.{tag[3:]}"
-    raise UsageError(f"cannot tell the Python from the wheel's tags ({', '.join(pythons)}); pass --py")
 
 
 # Options every building command shares. Defaults are None (not given), so the config cascade can tell
