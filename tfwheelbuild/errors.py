@@ -69,6 +69,14 @@ class OutOfMemoryError(CompileError):
     remedy = "lower --jobs / --ram-mb, or give the build more memory (--memory, or a bigger engine)"
 
 
+class CrossToolchainError(CompileError):
+    """The checkout's cross toolchain names compilers or sysroots the cross builder does not have."""
+
+    exit_code = 28
+    remedy = ("use --mode emulated (or an arm64 engine): the cross builder carries Debian's aarch64 GCC, "
+              "not TensorFlow's clang-17/18 and /dt9, /dt10 sysroots; or patch the toolchain to use it")
+
+
 class RepairError(TfwbError):
     exit_code = 17
     remedy = "choose a --plat the build can reach, or --exclude the library auditwheel cannot graft"

@@ -6,6 +6,7 @@ checked by the repair stage), a manylinux aarch64 tag, and the same runtime test
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -39,3 +40,28 @@ def test_cross_mode_for_a_release_without_a_cross_config(fixture_repo: Path, wor
     result = tfwheelbuild("build", "--tf", "2.13.0", "--py", "3.11", "--source", str(fixture_repo),
                           "--output", str(tmp_path), "--work-dir", str(work_dir), "--mode", "cross")
     assert result.code == 2 and "no cross-compile config" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cross_toolchain_the_builder_lacks_is_named_before_bazel_runs(fixture_repo: Path, work_dir: Path,
+                                                                       tmp_path: Path) -> None:
+    # A patch makes the fixture's aarch64 toolchain ask for clang under /usr/lib/llvm-17, as
+    # TensorFlow's own cross toolchain does; the cross builder has Debian's GNU cross compilers only.
+    rel = "tensorflow/tools/toolchains/cross_compile/cc/BUILD"
+    original = (Path(__file__).parents[1] / "fixtures" / "tfshaped" / rel).read_text()
+    changed = original.replace('tool_prefix = "/usr/bin/aarch64-linux-gnu-"', 'tool_prefix = "/usr/lib/llvm-17/bin/"')
+    assert changed != original
+    series = tmp_path / "extra" / "2.16"
+    series.mkdir(parents=True)
+    diff = difflib.unified_diff(original.splitlines(keepends=True), changed.splitlines(keepends=True),
+                                f"a/{rel}", f"b/{rel}")
+    (series / "0001-clang-toolchain.patch").write_text("".join(diff))
+    (series / "series").write_text("0001-clang-toolchain.patch\n")
+    result = tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo), "--patches",
+                          str(FIXTURE_PATCHES), "--patches", str(tmp_path / "extra"), "--output",
+                          str(tmp_path / "out"), "--work-dir", str(work_dir), "--mode", "cross")
+    assert result.code == 28, result.stderr[-3000:]
+    error = next(ln for ln in result.stderr.splitlines() if ln.startswith("error:"))
+    assert "/usr/lib/llvm-17/bin" in error and "cross builder lacks" in error, error
+    assert "--mode emulated" in result.stderr and "Traceback" not in result.stderr
+    assert "compiling //tensorflow" not in result.stderr  # refused before the Bazel build
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

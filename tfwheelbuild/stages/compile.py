@@ -16,7 +16,14 @@ import shlex
 
 from tfwheelbuild.buildlog import first_error_block
 from tfwheelbuild.context import BuildContext
-from tfwheelbuild.errors import BazelVersionError, CompileError, DiskFullError, OutOfMemoryError
+from tfwheelbuild.crosscheck import TOOLCHAIN_BUILD, missing_paths_script, parse_missing, toolchain_paths
+from tfwheelbuild.errors import (
+    BazelVersionError,
+    CompileError,
+    CrossToolchainError,
+    DiskFullError,
+    OutOfMemoryError,
+)
 from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC, CompilePlan
 from tfwheelbuild.remote import RemotePlan
 
@@ -44,6 +51,8 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if ctx.bazel_version != ctx.plan.recipe.bazel:
         ctx.log.say(f"the checkout's .bazelversion asks for Bazel {ctx.bazel_version}; the recipe for "
                     f"{ctx.plan.recipe.release} says {ctx.plan.recipe.bazel}: using the checkout's")
+    if ctx.plan.cross_base is not None:
+        check_cross_toolchain(ctx)
     write_remote_rc(ctx)
     builder = ctx.builder_id.removeprefix("sha256:")
     build_args = [a.replace(BUILDER_ID, builder) for a in plan.bazel_build]
@@ -72,6 +81,24 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes)}
+
+
+def check_cross_toolchain(ctx: BuildContext) -> None:
+    """Fail in a second, not after Bazel's analysis, when the checkout's (patched) cross toolchain
+    names a compiler, linker or sysroot this builder lacks."""
+    text: list[str] = []
+    if ctx.engine.exec(ctx.container, ["cat", TOOLCHAIN_BUILD], sink=text.append, workdir=SRC) != 0:
+        ctx.log.say(f"no {TOOLCHAIN_BUILD} in this checkout: the cross toolchain is not checked ahead")
+        return
+    paths = toolchain_paths("\n".join(text))
+    found: list[str] = []
+    ctx.engine.exec(ctx.container, ["sh", "-c", missing_paths_script(paths)], sink=found.append)
+    missing = parse_missing(found)
+    if missing:
+        raise CrossToolchainError(
+            f"this checkout's cross toolchain ({TOOLCHAIN_BUILD}) needs {', '.join(missing[:4])}"
+            + (f" and {len(missing) - 4} more" if len(missing) > 4 else "") + ", which the cross builder lacks")
+    ctx.log.say(f"cross toolchain: the {len(paths)} paths {TOOLCHAIN_BUILD} names are all in the builder")
 
 
 def remote_rc_lines(remote: RemotePlan) -> list[str]:
