@@ -29,7 +29,7 @@ STAGE_SIGNALS = [("images", signal.SIGTERM), ("container", signal.SIGINT), ("sou
 
 
 # Stages that take under a second when everything is cached: signalled sooner.
-QUICK = {"images": 0.1, "container": 0.1, "source": 0.2, "patches": 0.1}
+QUICK = {"images": 0.1, "container": 0.1, "source": 0.2, "configure": 0.2, "patches": 0.1}
 
 
 def tool_containers(build_id: str = "") -> set[str]:
@@ -131,6 +131,41 @@ def test_interrupt_in_every_stage_leaves_nothing_and_the_rerun_resumes(build_arg
     assert executed == 0, cache
 
 
+def all_containers() -> set[str]:
+    out = subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_interrupt_while_the_daemon_builds_an_image_leaves_no_container_and_no_image(build_args: list[str],
+                                                                                    tmp_path: Path) -> None:
+    # Naming PyPI's index (the default, unnamed) makes another builder recipe: a new image, built
+    # now. The signal lands in its pip step, a RUN the classic builder runs in a container of its
+    # own; that step never completes, so every run of this test builds it again.
+    before = all_containers()
+    run = Run([*build_args, "--index-url", "https://pypi.org/simple"])
+    run.wait_for("building builder image", timeout=600)
+    tag = next(ln for ln in run.lines if ln.startswith("building builder image")).split()[3]
+    time.sleep(8)
+    sent = time.monotonic()
+    run.proc.send_signal(signal.SIGINT)
+    code = run.finish(timeout=30)
+    took = time.monotonic() - sent
+    assert code == 130, "\n".join(run.lines[-20:])
+    assert took < 10, f"{took:.1f} s from SIGINT to exit"
+    assert any("interrupted by SIGINT" in ln for ln in run.lines)
+    # The client's connection closed, so the daemon cancels the build and removes its container.
+    left: set[str] = set()
+    for _ in range(40):
+        left = all_containers() - before
+        if not left:
+            break
+        time.sleep(0.5)
+    assert not left, f"the interrupted image build left containers: {left}"
+    tagged = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, text=True, check=False)
+    assert tagged.returncode != 0, f"{tag} exists after an interrupted build"
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
 @pytest.fixture()
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     """A 64 KB tmpfs: room for a manifest, not for a wheel."""
@@ -151,6 +186,51 @@ def test_full_output_dir_is_a_clear_error_with_nothing_half_written(build_args: 
     left = [str(p.relative_to(tiny_fs)) for p in tiny_fs.rglob("*") if not p.is_dir()]
     assert left == [], f"a partial wheel or manifest was left: {left}"
     assert not tool_containers(build_id_of(result.stderr)), f"containers left behind\n{result.stderr[-2000:]}"
+
+
+def tmpfs_volume(name: str, size: str) -> None:
+    """Replace a cache volume with a tiny tmpfs one (the tool uses a volume of that name as it finds it)."""
+    subprocess.run(["docker", "volume", "rm", "-f", name], check=True, capture_output=True)
+    subprocess.run(["docker", "volume", "create", "--driver", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs",
+                    "--opt", f"o=size={size}", "--label", "org.tfwheelbuild=1", name], check=True, capture_output=True)
+
+
+def test_full_cache_volumes_are_clear_errors_and_the_next_run_works(build_args: list[str], tmp_path: Path) -> None:
+    # 1. The git mirror's volume is full: the fetch fails, named as disk full, not as a bad source.
+    git_volume = f"tfwb-{NAMESPACE}-git"
+    tmpfs_volume(git_volume, "16k")
+    try:
+        result = tfwheelbuild(*build_args, "--force")
+        assert result.code == 36, result.stderr[-3000:]
+        error = next(ln for ln in result.stderr.splitlines() if ln.startswith("error: "))
+        assert "git mirror cache" in error and "No space left on device" in error, error
+        assert "Traceback" not in result.stderr
+        assert not tool_containers(build_id_of(result.stderr))
+        assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    finally:
+        subprocess.run(["docker", "volume", "rm", "-f", git_volume], check=False, capture_output=True)
+    # 2. Space again (the volume made anew): the same build works, from the warm Bazel cache.
+    result = tfwheelbuild(*build_args, "--force", "--json")
+    assert result.code == 0, result.stderr[-3000:]
+    builder_id = json.loads(Path(str(result.json()["manifest"])).read_text())["images"]["builder_id"]
+
+    # 3. Bazel's cache volume is full (256 KB: not room for its output base).
+    namespace = "diskfull"
+    bazel_volume = f"tfwb-{namespace}-bazel-{builder_id.removeprefix('sha256:')[:16]}"
+    tmpfs_volume(bazel_volume, "256k")
+    args = [a if a != NAMESPACE else namespace for a in build_args]
+    args = [a if a != str(tmp_path / "out") else str(tmp_path / "out2") for a in args]
+    try:
+        result = tfwheelbuild(*args)
+        assert result.code == 36, result.stderr[-3000:]
+        error = next(ln for ln in result.stderr.splitlines() if ln.startswith("error: "))
+        assert "disk space" in error or "no space" in error.lower(), error
+        assert "Traceback" not in result.stderr
+        assert not tool_containers(build_id_of(result.stderr))
+        assert not (tmp_path / "out2").exists() or not list((tmp_path / "out2").iterdir())
+    finally:
+        for volume in (bazel_volume, f"tfwb-{namespace}-git"):
+            subprocess.run(["docker", "volume", "rm", "-f", volume], check=False, capture_output=True)
 
 
 def hog_patch(fixture_repo: Path) -> str:

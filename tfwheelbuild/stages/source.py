@@ -10,7 +10,7 @@ files): part of the commit, so two builds of one commit stamp the same time.
 from __future__ import annotations
 
 from tfwheelbuild.context import BuildContext
-from tfwheelbuild.errors import SourceError
+from tfwheelbuild.errors import DiskFullError, SourceError
 from tfwheelbuild.plan import GIT_CACHE, SRC
 from tfwheelbuild.wheelinfo import ZIP_TIME_MIN
 
@@ -42,6 +42,9 @@ def run(ctx: BuildContext) -> dict[str, object]:
     lines = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
     if code != 0:
         text = " ".join(lines)
+        full = next((ln.strip() for ln in lines if "No space left on device" in ln), "")
+        if full:
+            raise DiskFullError(f"the git mirror cache ({GIT_CACHE}) ran out of disk space: {full}")
         if "couldn't find remote ref" in text or "not our ref" in text:
             raise SourceError(f"tag {src.ref} does not exist in {src.url}")
         raise SourceError(f"cannot fetch {src.ref} from {src.url}: {lines[-1] if lines else 'git failed'}")
