@@ -193,15 +193,16 @@ def main() -> int:
         rows.append(("fresh host, warm shared remote cache", t_fresh,
                      f"no local volumes; {hits} actions from the shared cache"))
 
-    write_report(args.output, args.units, rows, t_cold, t_noop, t_warm, t_patch, t_naive, t_fresh,
+    write_report(args.output, args.units, rows, t_cold, t_noop, (t_warm, t_retest), t_patch, t_naive, t_fresh,
                  (c_emulated, c_cross))
     print(args.output.read_text())
     return 0
 
 
 def write_report(path: Path, units: int, rows: list[tuple[str, float, str]], t_cold: float, t_noop: float,
-                 t_warm: float, t_patch: float, t_naive: float, t_fresh: float,
+                 warm: tuple[float, float], t_patch: float, t_naive: float, t_fresh: float,
                  compiles: tuple[float, float]) -> None:
+    t_warm, t_retest = warm
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     engine = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
                             text=True, check=False).stdout.strip()
@@ -224,6 +225,8 @@ def write_report(path: Path, units: int, rows: list[tuple[str, float, str]], t_c
         f"| P1 no-op build | {t_noop:.2f} s | ≤ 2 s, zero containers | {'yes' if t_noop <= 2 else 'no'} |",
         f"| P2 warm forced rebuild / cold | {t_warm / t_cold:.3f} | ≤ 0.20 | "
         f"{'yes' if t_warm / t_cold <= 0.2 else 'no'} |",
+        f"| P2 with the runtime test run again (`--retest`) / cold | {t_retest / t_cold:.3f} | (≤ 0.20) | "
+        f"{'yes' if t_retest / t_cold <= 0.2 else 'no'} |",
         f"| P3 plain Dockerfile / tfwheelbuild after a patch change | {t_naive / t_patch:.1f}× | ≥ 3× | "
         f"{'yes' if t_naive / t_patch >= 3 else 'no'} |",
         f"| P4 emulated compile / cross compile | {compiles[0] / compiles[1]:.1f}× | ≥ 7× | "
@@ -231,8 +234,10 @@ def write_report(path: Path, units: int, rows: list[tuple[str, float, str]], t_c
         f"| fresh host with a warm shared cache / cold (issue 7) | {t_fresh / t_cold:.3f} | ≤ 0.35 | "
         f"{'yes' if t_fresh / t_cold <= 0.35 else 'no'} |",
         "",
-        "Every tfwheelbuild figure includes the clean-runtime test (a fresh venv and `pip install` of the",
-        "wheel and numpy under emulation), which no cache can skip; the baseline builds only.",
+        "Every tfwheelbuild figure includes the clean-runtime test stage (a fresh venv and `pip install` of",
+        "the wheel and numpy under emulation); the baseline builds only. Passes are kept by content (wheel",
+        "sha256, runtime image id, Python, test inputs): a rebuild that reproduces a tested wheel byte for",
+        "byte reuses its pass, which is what P2 measures; the `--retest` row runs the test again.",
         "",
     ]
     path.write_text("\n".join(lines))
