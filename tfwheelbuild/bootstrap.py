@@ -75,7 +75,7 @@ def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog, arch:
         template = resources.buildenv("base-rootfs.Dockerfile").read_text()
         (context / "Dockerfile").write_text(
             template.replace("{{SUITE}}", suite).replace("{{MIRROR}}", mirror))
-        image_id = engine.build_image(context, tag, sink=log.line, platform=f"linux/{arch}")
+        image_id = engine.build_image(context, tag, sink=log.line, platform=f"linux/{arch}", nocache=True)
     log.say(f"base image {tag} ready ({image_id[:19]})")
     return image_id
 

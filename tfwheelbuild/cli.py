@@ -235,6 +235,41 @@ def base_bootstrap(suite: str, mirror: str, force: bool) -> None:
     click.echo(tag)
 
 
+@base.command("import")
+@click.argument("source")
+@click.option("--sha256", default="", help="The tarball's sha256 [default: from SHA256SUMS beside a URL].")
+@click.option("--name", default="", help="Image name: tfwheelbuild/base:NAME-ARCH [default: from the file name].")
+@click.option("--arch", type=click.Choice(["arm64", "amd64"]), default="arm64", show_default=True,
+              help="The rootfs's architecture (amd64: a base for --mode cross builders).")
+@click.option("--force", is_flag=True, help="Import again when the image exists.")
+@handle_errors
+def base_import(source: str, sha256: str, name: str, arch: str, force: bool) -> None:
+    """Make a base image from a root filesystem tarball (URL or path), checksum first.
+
+    A URL is imported only when its sha256 matches --sha256 or the SHA256SUMS file published
+    beside it; then pass the printed tag as --base-image.
+
+    \b
+    Example:
+      tfwheelbuild base import \\
+        https://cdimage.ubuntu.com/ubuntu-base/releases/22.04/release/ubuntu-base-22.04.5-base-arm64.tar.gz
+      tfwheelbuild build --tf 2.16.1 --py 3.10 --base-image tfwheelbuild/base:ubuntu-base-22.04.5-base-arm64
+    """
+    from tfwheelbuild.buildlog import BuildLog
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.rootfs import image_name, import_rootfs
+
+    engine = Engine.connect()
+    name = name or image_name(source)
+    log = BuildLog(default_work_root() / "base" / f"import-{name}-{arch}.log")
+    try:
+        imported = import_rootfs(engine, source, name=name, arch=arch, sha256=sha256, ca_bundle=host_ca(), log=log,
+                                 force=force)
+    finally:
+        log.close()
+    click.echo(imported.tag)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors

@@ -122,6 +122,10 @@ class Engine:
     def image_arch(self, ref: str) -> str:
         return str(self._client.images.get(ref).attrs.get("Architecture", "?"))
 
+    def image_labels(self, ref: str) -> dict[str, str]:
+        labels = (self._client.images.get(ref).attrs.get("Config") or {}).get("Labels") or {}
+        return {str(k): str(v) for k, v in labels.items()}
+
     def pull(self, ref: str, platform: str = ARM64) -> str:
         repo, _, tag = ref.partition(":")
         try:
@@ -131,13 +135,17 @@ class Engine:
         return str(image.id)
 
     def build_image(self, context: Path, tag: str, *, sink: LineSink, platform: str = ARM64,
-                    labels: Mapping[str, str] | None = None) -> str:
-        """Build with the classic builder, which records the requested platform correctly."""
+                    labels: Mapping[str, str] | None = None, nocache: bool = False) -> str:
+        """Build with the classic builder, which records the requested platform correctly.
+
+        `nocache`: its layer cache ignores the platform, so the same rootfs ADDed for another
+        architecture earlier would come back with that architecture recorded.
+        """
         api = self._client.api
         image_id = ""
         error = ""
         try:
-            for chunk in api.build(path=str(context), tag=tag, platform=platform, rm=True,
+            for chunk in api.build(path=str(context), tag=tag, platform=platform, rm=True, nocache=nocache,
                                    forcerm=True, decode=True, labels=dict(labels or {})):
                 if "stream" in chunk:
                     for line in str(chunk["stream"]).splitlines():

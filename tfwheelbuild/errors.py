@@ -77,6 +77,13 @@ class CrossToolchainError(CompileError):
               "not TensorFlow's clang-17/18 and /dt9, /dt10 sysroots; or patch the toolchain to use it")
 
 
+class ChecksumError(TfwbError):
+    """A download is not the file its checksum names, or no checksum could be had for it."""
+
+    exit_code = 29
+    remedy = "check the URL and the --sha256 (or the SHA256SUMS beside the file); nothing was imported"
+
+
 class RepairError(TfwbError):
     exit_code = 17
     remedy = "choose a --plat the build can reach, or --exclude the library auditwheel cannot graft"
