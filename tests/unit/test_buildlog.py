@@ -145,6 +145,14 @@ def test_bazel_process_summary_is_parsed(line: str, expected: dict[str, int]) ->
     assert _cache_summary(line) == expected
 
 
+def test_bazel_4_disk_cache_hits_counted_as_remote_are_named_as_disk_without_a_remote_cache() -> None:
+    from tfwheelbuild.stages.compile import _cache_summary
+
+    line = "INFO: 12 processes: 9 remote cache hit, 3 internal."
+    assert _cache_summary(line, remote=False) == {"disk cache hit": 9, "internal": 3}
+    assert _cache_summary(line, remote=True) == {"remote cache hit": 9, "internal": 3}
+
+
 @pytest.mark.parametrize(("output", "expected"), [
     (["INFO: Elapsed time: 9.1s", "INFO: 1 process: 1 internal.", "INFO: Build completed"],
      "INFO: 1 process: 1 internal."),

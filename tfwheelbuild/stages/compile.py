@@ -80,7 +80,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
                            f"{' / '.join(first_error_block(ctx.log.stage_lines()[-30:], 3))}")
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
-            "cache": _cache_summary(processes)}
+            "cache": _cache_summary(processes, remote=ctx.plan.remote.enabled)}
 
 
 def check_cross_toolchain(ctx: BuildContext) -> None:
@@ -146,14 +146,19 @@ def process_summary(output: list[str]) -> str:
     return next((ln for ln in reversed(output) if PROCESS_LINE.search(ln)), "")
 
 
-def _cache_summary(line: str) -> dict[str, int]:
+def _cache_summary(line: str, *, remote: bool = True) -> dict[str, int]:
     """Bazel's own summary, e.g. 'INFO: 21 processes: 8 disk cache hit, 7 internal, 6 linux-sandbox.'
 
     Only the part after "process(es):" counts: each entry says where an action's result came from.
+    Bazel before 5 serves --disk_cache through its remote-cache code and counts its hits as
+    "remote cache hit"; with no remote cache configured, that can only be the disk cache.
     """
     parts = re.split(r"\bprocess(?:es)?:", line, maxsplit=1)
     tail = parts[1] if len(parts) == 2 else ""
-    return {m[2].strip(): int(m[1]) for m in re.finditer(r"(\d+) ([a-z -]+?)(?=[,.]|$)", tail)}
+    summary = {m[2].strip(): int(m[1]) for m in re.finditer(r"(\d+) ([a-z -]+?)(?=[,.]|$)", tail)}
+    if not remote and "remote cache hit" in summary:
+        summary["disk cache hit"] = summary.get("disk cache hit", 0) + summary.pop("remote cache hit")
+    return summary
 
 
 def oom_kills(ctx: BuildContext) -> int:
