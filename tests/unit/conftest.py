@@ -1,11 +1,14 @@
-"""Shared unit-test helpers: small, valid wheels built with zipfile."""
+"""Shared unit-test helpers: small, valid wheels built with zipfile; a static file server on loopback."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import http.server
+import threading
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,26 @@ def make_wheel(tmp_path: Path) -> WheelMaker:
         return write_wheel(tmp_path, **kw)  # type: ignore[arg-type]
 
     return make
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def static_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
+    """(base URL, served directory) of a real HTTP server on 127.0.0.1, reached without any proxy."""
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    root = tmp_path / "served"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -128,28 +124,11 @@ def test_resolve_uses_the_cache(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- download (loopback HTTP)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
+def mirror(static_server: tuple[str, Path]) -> tuple[str, Path]:
     """(base URL, served directory) of an HTTP server on 127.0.0.1 laid out as Bazelisk expects."""
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/bazel", root
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    url, root = static_server
+    return f"{url}/bazel", root
 
 
 def _publish(root: Path, version: str, blob: bytes, digest: str) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import ssl
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,25 +41,8 @@ def test_check_sha256_refuses_what_is_not_one() -> None:
             check_sha256(bad)
 
 
-class _Files(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    handler = lambda *a: _Files(*a, directory=str(tmp_path))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
-    finally:
-        server.shutdown()
-
-
-def test_checksum_comes_from_the_sums_file_beside_the_url(served: tuple[str, Path]) -> None:
-    url, root = served
+def test_checksum_comes_from_the_sums_file_beside_the_url(static_server: tuple[str, Path]) -> None:
+    url, root = static_server
     (root / "rel").mkdir()
     (root / "rel" / "SHA256SUMS").write_text(f"{HEX} *base-arm64.tar.gz\n")
     context = ssl.create_default_context()
@@ -74,8 +54,8 @@ def test_checksum_comes_from_the_sums_file_beside_the_url(served: tuple[str, Pat
         expected_sha256(f"{url}/elsewhere/base-arm64.tar.gz", "", context)
 
 
-def test_fetch_copies_and_hashes_urls_and_files(served: tuple[str, Path], tmp_path: Path) -> None:
-    url, root = served
+def test_fetch_copies_and_hashes_urls_and_files(static_server: tuple[str, Path], tmp_path: Path) -> None:
+    url, root = static_server
     data = bytes(range(256)) * 5000
     (root / "r.tar.gz").write_bytes(data)
     context = ssl.create_default_context()
