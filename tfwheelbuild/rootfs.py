@@ -17,7 +17,6 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,10 +105,9 @@ def expected_sha256(source: str, given: str, context: ssl.SSLContext) -> str:
     return found
 
 
-def fetch(source: str, dest: Path, context: ssl.SSLContext, progress: Callable[[int], None]) -> str:
+def fetch(source: str, dest: Path, context: ssl.SSLContext) -> str:
     """Copy the URL or local file to `dest`; its sha256."""
     digest = hashlib.sha256()
-    done = 0
     with dest.open("wb") as out:
         if _is_url(source):
             reader = _open(source, context)
@@ -122,8 +120,6 @@ def fetch(source: str, dest: Path, context: ssl.SSLContext, progress: Callable[[
             while chunk := reader.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
-                done += len(chunk)
-                progress(done)
     return digest.hexdigest()
 
 
@@ -148,7 +144,7 @@ def import_rootfs(engine: Engine, source: str, *, name: str, arch: str, sha256: 
     with tempfile.TemporaryDirectory(prefix="tfwb-rootfs-") as tmp:
         tarball = Path(tmp) / "rootfs.tar.gz"
         log.say(f"fetching {shown}")
-        got = fetch(source, tarball, context, lambda n: None)
+        got = fetch(source, tarball, context)
         if wanted and got != wanted:
             raise ChecksumError(f"{shown} has sha256 {got}, not {wanted}: not imported")
         log.say(f"sha256 {got}" + (" matches" if wanted else " (no checksum given: a local file)"))

@@ -59,11 +59,11 @@ def test_fetch_copies_and_hashes_urls_and_files(static_server: tuple[str, Path],
     data = bytes(range(256)) * 5000
     (root / "r.tar.gz").write_bytes(data)
     context = ssl.create_default_context()
-    seen: list[int] = []
-    assert fetch(f"{url}/r.tar.gz", tmp_path / "a", context, seen.append) == hashlib.sha256(data).hexdigest()
-    assert (tmp_path / "a").read_bytes() == data and seen[-1] == len(data)
-    assert fetch(str(root / "r.tar.gz"), tmp_path / "b", context, seen.append) == hashlib.sha256(data).hexdigest()
+    assert fetch(f"{url}/r.tar.gz", tmp_path / "a", context) == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / "a").read_bytes() == data
+    assert fetch(str(root / "r.tar.gz"), tmp_path / "b", context) == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / "b").read_bytes() == data
     with pytest.raises(ImageError, match="HTTP 404"):
-        fetch(f"{url}/missing.tar.gz", tmp_path / "c", context, seen.append)
+        fetch(f"{url}/missing.tar.gz", tmp_path / "c", context)
     with pytest.raises(ImageError, match="is not a file"):
-        fetch(str(root / "missing.tar.gz"), tmp_path / "d", context, seen.append)
+        fetch(str(root / "missing.tar.gz"), tmp_path / "d", context)
