@@ -255,18 +255,12 @@ def base_import(source: str, sha256: str, name: str, arch: str, force: bool) -> 
         https://cdimage.ubuntu.com/ubuntu-base/releases/22.04/release/ubuntu-base-22.04.5-base-arm64.tar.gz
       tfwheelbuild build --tf 2.16.1 --py 3.10 --base-image tfwheelbuild/base:ubuntu-base-22.04.5-base-arm64
     """
-    from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.engine import Engine
     from tfwheelbuild.rootfs import image_name, import_rootfs
 
-    engine = Engine.connect()
     name = name or image_name(source)
-    log = BuildLog(default_work_root() / "base" / f"import-{name}-{arch}.log")
-    try:
+    with engine_session(None, "base", f"import-{name}-{arch}", verbose=False) as (engine, log):
         imported = import_rootfs(engine, source, name=name, arch=arch, sha256=sha256, ca_bundle=host_ca(), log=log,
                                  force=force)
-    finally:
-        log.close()
     click.echo(imported.tag)
 
 
