@@ -100,6 +100,10 @@ def build(**kw: Any) -> None:
                    + (f" ({hits} actions from the remote cache)" if hits else ""))
         if summary.get("report"):
             click.echo(f"report: {summary['report']}")
+        toolchain = dict(summary.get("toolchain") or {})
+        # Said plainly on every build: where this wheel was made otherwise than upstream's.
+        for line in list(toolchain.get("differences") or []):
+            click.echo(f"differs from upstream: {line}")
     published = summary.get("published")
     if isinstance(published, dict):
         said = "published to" if published["status"] == "uploaded" else "already identical on"

@@ -77,6 +77,14 @@ class CrossToolchainError(CompileError):
               "not TensorFlow's clang-17/18 and /dt9, /dt10 sysroots; or patch the toolchain to use it")
 
 
+class ToolchainError(TfwbError):
+    """The builder lacks the compiler the release's recipe builds with, at the path upstream names."""
+
+    exit_code = 35
+    remedy = ("use the tool's own builder (drop --base-image/--builder-image), or one that has clang at "
+              "/usr/lib/llvm-N as upstream's ml-build-arm64 image does; or --configure TF_NEED_CLANG=0 for GCC")
+
+
 class ChecksumError(TfwbError):
     """A download is not the file its checksum names, or no checksum could be had for it."""
 

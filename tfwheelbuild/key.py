@@ -41,6 +41,8 @@ def key_material(plan: BuildPlan, commit: str, builder_id: str) -> dict[str, obj
         "patches": [p.sha256 for p in plan.patches],
         "configure": dict(plan.configure_env),
         "bazel": {"startup": list(plan.compile.bazel_startup), "build": bazel, "target": plan.compile.target,
+                  # which of the two is used follows from the checkout (commit and patches, both keyed)
+                  "release": [plan.compile.release_config, *plan.compile.release_equivalent],
                   "package": list(plan.compile.package_cmd),
                   "env": {k: v for k, v in plan.compile.env if k in ("BAZELISK_BASE_URL", "USE_BAZEL_VERSION")}},
         "builder_id": builder_id,

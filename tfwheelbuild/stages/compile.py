@@ -55,7 +55,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
         check_cross_toolchain(ctx)
     write_remote_rc(ctx)
     builder = ctx.builder_id.removeprefix("sha256:")
-    build_args = [a.replace(BUILDER_ID, builder) for a in plan.bazel_build]
+    build_args = [*release_flags(ctx), *(a.replace(BUILDER_ID, builder) for a in plan.bazel_build)]
     argv = ["bazel", *plan.bazel_startup, "build", *build_args, plan.target]
     ctx.log.say(f"compiling {plan.target} with Bazel {ctx.bazel_version} "
                 f"({plan.jobs} jobs, {plan.ram_mb} MB)")
@@ -81,6 +81,19 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes, remote=ctx.plan.remote.enabled)}
+
+
+def release_flags(ctx: BuildContext) -> list[str]:
+    """Upstream's own release config when the checkout's .bazelrc defines it, as upstream's CI passes it;
+    else the flags it stands for (older checkouts, or a config renamed in a later release)."""
+    plan = ctx.plan.compile
+    if plan.release_config:
+        probe = ["grep", "-qE", rf"^build:{plan.release_config}[[:space:]]", ".bazelrc"]
+        if ctx.engine.exec(ctx.container, probe, sink=lambda _line: None, workdir=SRC) == 0:
+            ctx.log.say(f"using the checkout's own --config={plan.release_config}")
+            return [f"--config={plan.release_config}"]
+        ctx.log.say(f"this checkout's .bazelrc has no {plan.release_config}: using the flags it stands for")
+    return list(plan.release_equivalent)
 
 
 def check_cross_toolchain(ctx: BuildContext) -> None:

@@ -51,6 +51,8 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "source_date_epoch": {"value": ctx.source_date_epoch,
                               "from": "environment" if plan.source_date_epoch else "commit"},
         "configure": dict(plan.configure_env),
+        # compiler, linker and sysroot with their real versions, upstream's for comparison, and every difference
+        "toolchain": ctx.facts.get("configure", {}).get("toolchain", {"upstream": plan.toolchain.upstream}),
         "patches": [{"name": p.name, "sha256": p.sha256} for p in plan.patches],
         "bazel": {"version": ctx.bazel_version,
                   "argv": ctx.facts.get("compile", {}).get("argv", []),
