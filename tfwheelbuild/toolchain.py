@@ -64,7 +64,8 @@ class ToolchainPlan:
         """What this build does otherwise than upstream, known before the builder exists."""
         out = []
         if self.compiler == "gcc":
-            out.append(f"compiler: the builder's GCC, not upstream's devtoolset-10 GCC {self.upstream_version}")
+            out.append(f"compiler: the builder's GCC and glibc, not upstream's devtoolset-10 GCC "
+                       f"{self.upstream_version} on glibc 2.17")
         else:
             out.append(f"sysroot: {SYSROOT} holds {SYSROOT_ORIGIN}, not upstream's devtoolset-10 on glibc 2.17")
         if self.plat != self.upstream_plat:
@@ -101,6 +102,10 @@ def check_plat(plat: str) -> str:
 def default_plat(recipe: Recipe) -> tuple[str, str]:
     """The policy a build targets unless told otherwise, and why: the release's own when the builder's
     sysroot reaches it, else the sysroot's floor (never silently: the reason says which)."""
+    if recipe.compiler != "clang":
+        # GCC builds go through Bazel's auto-configured toolchain, which knows no sysroot: they link
+        # against the builder's own glibc, so the policy is whatever that reaches.
+        return "", "GCC builds link against the builder's own glibc; auditwheel names the policy it reaches"
     floor = f"manylinux_{SYSROOT_GLIBC.replace('.', '_')}_aarch64"
     upstream = policy_glibc(recipe.manylinux)
     reach = tuple(int(p) for p in SYSROOT_GLIBC.split("."))
