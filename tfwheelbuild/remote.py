@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfwheelbuild.errors import UsageError
+from tfwheelbuild.redact import redact
 
 if TYPE_CHECKING:
     from tfwheelbuild.plan import BuildOptions
+
+__all__ = ["LOOPBACK_HOSTS", "REMOTE_SCHEMES", "RemotePlan", "redact", "remote_flags", "remote_plan"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,12 +86,3 @@ def remote_flags(remote: RemotePlan) -> list[str]:
         flags.append("--remote_upload_local_results=false")
     return flags
 
-
-def redact(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if not parts.username and not parts.password:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
