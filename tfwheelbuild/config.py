@@ -57,7 +57,7 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("releases", "list", (), "TensorFlow releases to build, e.g. [\"2.16.1\", \"2.17.0\"]."),
     OptionDef("pythons", "list", (), "Python versions of the wheels, e.g. [\"3.11\"]."),
     OptionDef("source", "str", "https://github.com/tensorflow/tensorflow.git",
-              "Git URL, local path or file:// URL of the TensorFlow source."),
+              "Git URL, local path or file:// URL of the TensorFlow source.", check=validate.source),
     OptionDef("ref", "str", "", "Git ref to build instead of tag `v<tf>`."),
     OptionDef("output", "path", Path("dist"), "Directory the wheels are written to."),
     OptionDef("index", "str", "", "Where to publish: an upload URL, a repository named in `~/.pypirc`, or a "

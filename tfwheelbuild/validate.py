@@ -50,6 +50,14 @@ def release_tag(version: str) -> str:
     return f"v{version}"
 
 
+def source(text: str) -> str:
+    """A git URL or path; never one git would read as an option (`--upload-pack=…` runs a program)."""
+    value = text.strip()
+    if not value or value.startswith("-"):
+        raise ValueError("not a git URL or path: give e.g. https://git.internal/tensorflow.git or ./tensorflow")
+    return value
+
+
 def python(text: str) -> str:
     value = text.strip()
     if not _PYTHON.fullmatch(value):

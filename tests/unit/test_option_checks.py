@@ -95,6 +95,7 @@ def test_checks_accept_good_values(check: object, value: str, out: str) -> None:
     ("--mirror", "deb.example.invalid/debian", ("--mirror 'deb.example.invalid/debian'", "URL")),
     ("--index-url", "pypi example", ("--index-url 'pypi example'", "URL")),
     ("--configure", "TF NEED=1", ("--configure 'TF NEED=1'", "not an environment variable name")),
+    ("--source", "--upload-pack=touch /tmp/tfwb-x://", ("--source '--upload-pack=", "not a git URL or path")),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_build_options_docker_would_refuse_are_usage_errors(home: Path, dist: Path, tagged_repo: Path, option: str,
                                                            value: str, words: tuple[str, ...]) -> None:
