@@ -135,10 +135,18 @@ def nightly(**kw: Any) -> None:
 def check_entries(entries: tuple[Any, ...]) -> tuple[Any, ...]:
     """Every matrix entry names a release with a recipe and a Python it supports, as `build` demands:
     a matrix that would fail (or fan out CI jobs that fail) is refused before anything runs."""
+    from tfwheelbuild.errors import UnsupportedPythonError
     from tfwheelbuild.recipes import check_python, recipe_for
 
     for entry in entries:
-        check_python(recipe_for(entry.tf_version), entry.python, allow_unsupported=False)
+        try:
+            check_python(recipe_for(entry.tf_version), entry.python, allow_unsupported=False)
+        except UnsupportedPythonError as exc:
+            # A matrix has no --allow-unsupported-python: a one-off build does.
+            exc.remedy = (f"keep {entry.python} out of this release's entries (`tfwheelbuild versions` lists each "
+                          "release's Pythons), or build it alone with `tfwheelbuild build "
+                          f"--tf {entry.tf_version} --py {entry.python} --allow-unsupported-python`")
+            raise
     return entries
 
 

@@ -67,7 +67,9 @@ def remote_plan(opts: BuildOptions) -> RemotePlan:
     if opts.remote_executor:
         hosts.append(check(opts.remote_executor, "--remote-executor", ("grpc", "grpcs")).hostname)
     if opts.remote_header_file is not None and not opts.remote_header_file.is_file():
-        raise UsageError(f"--remote-header-file {opts.remote_header_file} does not exist")
+        what = "is a directory, not a file" if opts.remote_header_file.is_dir() else "does not exist"
+        raise UsageError(f"--remote-header-file {opts.remote_header_file} {what}",
+                         remedy="give a file of `Name: value` lines, e.g. `Authorization: Bearer …`")
     return RemotePlan(url=url, executor=opts.remote_executor, instance_name=opts.remote_instance_name,
                       readonly=opts.remote_cache_readonly, required=opts.remote_cache_required, secret_url=secret,
                       header_file=opts.remote_header_file, loopback=any(h in LOOPBACK_HOSTS for h in hosts))

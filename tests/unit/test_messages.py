@@ -69,6 +69,14 @@ def test_patches_that_are_a_file_are_called_one(home: Path, dist: Path, tmp_path
     assert_refused(run, PatchError, f"patch directory {single} is a file, not a directory", out=dist, home=home)
 
 
+def test_remote_header_file_that_is_a_directory_is_called_one(home: Path, dist: Path) -> None:
+    (home / "headers").mkdir()
+    run = build(home, dist, "--dry-run", "--remote-cache", "http://cache.example.invalid:8080",
+                "--remote-header-file", str(home / "headers"))
+    assert_refused(run, UsageError, f"--remote-header-file {home / 'headers'} is a directory, not a file",
+                   out=dist, home=home)
+
+
 def test_a_failed_runtime_test_outside_a_build_says_nothing_of_quarantine() -> None:
     # `tfwheelbuild test` and publish's check raise this with the default remedy; they set nothing aside
     assert "quarantine" not in RuntimeTestError("x").remedy

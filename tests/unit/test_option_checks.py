@@ -199,6 +199,7 @@ def test_matrix_and_nightly_refuse_entries_build_would(home: Path, command: str,
                                                        error: type[UsageError], words: tuple[str, ...]) -> None:
     run = tfwheelbuild(home, command, *args)
     assert_refused(run, error, *words, home=home)
+    assert "--allow-unsupported-python" not in run.stderr or "tfwheelbuild build" in run.stderr  # not its option
     assert not (home / ".data").exists()  # nightly: no run history started, no index made
 
 
