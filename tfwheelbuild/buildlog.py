@@ -19,6 +19,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from tfwheelbuild.errors import OutputError
+from tfwheelbuild.redact import redact
 
 
 def work_dir_error(path: Path, exc: OSError) -> OutputError:
@@ -50,6 +51,7 @@ class BuildLog:
 
     # ---- the file ---------------------------------------------------------------------------
     def line(self, text: str) -> None:
+        text = redact(text)  # git, pip and Bazel may repeat a URL with its token
         self._file.write(text + "\n")
         self._file.flush()
         self._tail.append(text)
@@ -83,6 +85,7 @@ class BuildLog:
 
     # ---- the terminal ------------------------------------------------------------------------
     def say(self, text: str) -> None:
+        text = redact(text)
         self._file.write(f"== {text}\n")
         self._file.flush()
         if not self._quiet:

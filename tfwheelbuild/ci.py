@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tfwheelbuild.redact import redact
+
 
 def github_actions(env: Mapping[str, str] | None = None) -> bool:
     return (env if env is not None else os.environ).get("GITHUB_ACTIONS") == "true"
@@ -22,7 +24,7 @@ def endgroup() -> str:
 def step_summary(title: str, stages: Sequence[tuple[str, float, bool]], facts: Mapping[str, str]) -> str:
     """Markdown for $GITHUB_STEP_SUMMARY: what was built, then a row per stage."""
     lines = [f"### {title}", ""]
-    lines += [f"- **{key}**: `{value}`" for key, value in facts.items() if value]
+    lines += [f"- **{key}**: `{redact(value)}`" for key, value in facts.items() if value]
     lines += ["", "| stage | time | result |", "|---|---:|---|"]
     lines += [f"| {name} | {seconds:.1f} s | {'✅' if ok else '❌'} |" for name, seconds, ok in stages]
     return "\n".join(lines) + "\n"

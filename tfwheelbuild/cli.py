@@ -13,8 +13,17 @@ from typing import Any
 
 import click
 
-from tfwheelbuild import __version__
-from tfwheelbuild.cliutil import CommandGroup, handle_errors, resolve_settings, settings_options
+from tfwheelbuild import __version__, validate
+from tfwheelbuild.cliutil import (
+    VERBOSE_HELP,
+    WORK_DIR_HELP,
+    CommandGroup,
+    checked,
+    handle_errors,
+    resolve_settings,
+    settings_options,
+)
+from tfwheelbuild.redact import redact, redact_all
 from tfwheelbuild.session import arm64_image, default_work_root, engine_session, host_ca, python_from_tags
 
 
@@ -30,14 +39,18 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--tf", "tf_version", required=True, help="TensorFlow release, e.g. 2.16.1 (tag v2.16.1).")
-@click.option("--py", "python", required=True, help="Python version of the wheel, e.g. 3.11.")
+@click.option("--tf", "tf_version", required=True, callback=checked(validate.release),
+              help="TensorFlow release X.Y.Z, e.g. 2.16.1 (tag v2.16.1), or a release candidate 2.17.0rc1 "
+              "(tag v2.17.0-rc1).")
+@click.option("--py", "python", required=True, callback=checked(validate.python),
+              help="Python version of the wheel, e.g. 3.11.")
 @settings_options
 @click.option("--publish", "do_publish", is_flag=True, help="Publish the tested wheel to --index afterwards.")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="After publishing, install the wheel from the index in the clean runtime image.")
 @click.option("--nightly", is_flag=True, help="Stamp the wheel X.Y.Z.devYYYYMMDD (today, UTC), as tf-nightly does.")
-@click.option("--nightly-date", default="", metavar="YYYYMMDD", help="Nightly stamp with this date.")
+@click.option("--nightly-date", default="", metavar="YYYYMMDD", callback=checked(validate.nightly_date),
+              help="Nightly stamp with this date.")
 @click.option("--allow-unsupported-python", is_flag=True, help="Build a Python outside the release's range.")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="TOML recipe overrides.")
 @click.option("--force", is_flag=True, help="Rebuild even when the output dir or index has this build key.")
@@ -45,7 +58,7 @@ def main() -> None:
               help="Run the runtime test even when this exact wheel (same bytes) passed it before.")
 @click.option("--keep-container", is_flag=True,
               help="On failure, leave the build container running for `tfwheelbuild shell`.")
-@click.option("--dry-run", is_flag=True, help="Print the plan without touching Docker.")
+@click.option("--dry-run", is_flag=True, help="Print the plan without touching Docker (with --json: as JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print a one-object JSON summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream all build output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the result.")
@@ -83,12 +96,15 @@ def build(**kw: Any) -> None:
         emulated = os.uname().machine not in ("aarch64", "arm64")
         plan = make_plan(opts, recipe, patches=patches, engine_cpus=os.cpu_count() or 1, engine_mem=mem,
                          engine_emulated=emulated)
+        if kw["as_json"]:
+            click.echo(json.dumps(plan_json(plan)))
+            return
         for line in plan.describe():
-            click.echo(line)
+            click.echo(redact(line))
         return
     summary = _build_recorded(opts, recipe, patches, settings, kw)
     if kw["as_json"]:
-        click.echo(json.dumps(summary))
+        click.echo(json.dumps(redact_all(summary)))
         return
     if summary["status"] == "skipped":
         where = "the index" if summary.get("where") == "index" else "the output dir"
@@ -108,6 +124,18 @@ def build(**kw: Any) -> None:
     if isinstance(published, dict):
         said = "published to" if published["status"] == "uploaded" else "already identical on"
         click.echo(f"{said} {published['index']}" + ("; installs from it" if "verified" in published else ""))
+
+
+def plan_json(plan: Any) -> dict[str, Any]:
+    """The dry-run's plan for machines: every field of the BuildPlan plus the lines a person reads, with
+    credentials out (the remote cache's secret URL is dropped; every URL loses its userinfo)."""
+    from dataclasses import asdict
+
+    fields = asdict(plan)
+    fields["remote"].pop("secret_url", None)
+    fields["source"].pop("fetch_url", None)  # the URL the container fetches: the source URL, or a mount
+    fields = json.loads(json.dumps(fields, default=str))
+    return {"status": "dry-run", **redact_all(fields), "describe": [redact(line) for line in plan.describe()]}
 
 
 def _build_recorded(opts: Any, recipe: Any, patches: Any, settings: Any, kw: dict[str, Any]) -> dict[str, Any]:
@@ -167,15 +195,18 @@ def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: 
 
 @main.command()
 @click.argument("wheel", type=click.Path(path_type=Path))
-@click.option("--py", "python", default="", help="Python to test with [default: from the wheel's tag].")
-@click.option("--base-image", default="", help="arm64 base image for the runtime image.")
-@click.option("--mirror", default="", help="apt mirror for the debootstrap fallback.")
-@click.option("--index-url", default="", help="Package index for the wheel's dependencies.")
+@click.option("--py", "python", default="", callback=checked(validate.python),
+              help="Python to test with [default: from the wheel's tag].")
+@click.option("--base-image", default="", callback=checked(validate.image),
+              help="arm64 base image for the runtime image.")
+@click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
+@click.option("--index-url", default="", callback=checked(validate.url),
+              help="Package index for the wheel's dependencies.")
 @click.option("--test-command", default="", help="Extra command run in the test venv.")
 @click.option("--expect-version", default="", help="Expected __version__ [default: the wheel's].")
-@click.option("--work-dir", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
-@click.option("-v", "--verbose", is_flag=True)
+@click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
 def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str, test_command: str,
          expect_version: str, work_dir: Path | None, as_json: bool, verbose: bool) -> None:
@@ -199,9 +230,24 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
                                ca_bundle=host_ca(), proxy_env=host_proxy_env())
         result = run_runtime_test(engine, wheel, spec, log, labels={})
     if as_json:
-        click.echo(json.dumps({"status": "passed", "wheel": str(wheel), **result}))
+        click.echo(json.dumps(redact_all({"status": "passed", "wheel": str(wheel), **result})))
     else:
-        click.echo(f"passed: {wheel.name} ({json.dumps(result.get('smoke', {}))})")
+        click.echo(runtime_test_summary(wheel.name, result))
+
+
+def runtime_test_summary(wheel: str, result: dict[str, Any]) -> str:
+    """What a passing runtime test found, for a person (--json keeps every field for machines)."""
+    smoke = dict(result.get("smoke") or {})
+    info = dict(smoke.get("build_info") or {})
+    found = [f"tensorflow {smoke['version']}" if smoke.get("version") else "",
+             f"imports in {smoke['import_seconds']} s" if "import_seconds" in smoke else "",
+             "64x64 matmul correct" if "matmul_sum" in smoke else "",
+             f"built for CPU ({info.get('cpu_compiler', 'compiler not recorded')})" if info and
+             not info.get("is_cuda_build") else "GPU build" if info.get("is_cuda_build") else ""]
+    lines = [f"passed: {wheel}", *(f"  {fact}" for fact in found if fact)]
+    if result.get("test_command"):
+        lines.append(f"  test command passed: {result['test_command']}")
+    return "\n".join(lines)
 
 
 @main.group()
@@ -269,7 +315,7 @@ def base_import(source: str, sha256: str, name: str, arch: str, force: bool) -> 
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the releases as JSON on stdout.")
 @handle_errors
 def versions(as_json: bool) -> None:
     """List the TensorFlow releases this tool has recipes for.
@@ -286,14 +332,18 @@ def versions(as_json: bool) -> None:
 
 @main.command()
 @click.argument("wheel", type=click.Path(path_type=Path))
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("dist"), show_default=True)
-@click.option("--plat", default="", help="Demand this policy, e.g. manylinux_2_34_aarch64 [default: auto].")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+              help="Directory the repaired wheel is written to.")
+@click.option("--plat", default="", callback=checked(validate.plat),
+              help="Demand this policy, e.g. manylinux_2_34_aarch64 [default: auto].")
 @click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable).")
-@click.option("--build-tag", default="", help="Wheel build tag to add.")
-@click.option("--base-image", default="", help="arm64 base image for the builder image.")
-@click.option("--mirror", default="", help="apt mirror for the debootstrap fallback.")
-@click.option("--work-dir", type=click.Path(path_type=Path))
-@click.option("-v", "--verbose", is_flag=True)
+@click.option("--build-tag", default="", callback=checked(validate.build_tag),
+              help="Wheel build tag to add, starting with a digit (PEP 427), e.g. 1.")
+@click.option("--base-image", default="", callback=checked(validate.image),
+              help="arm64 base image for the builder image.")
+@click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
+@click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
 def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build_tag: str, base_image: str,
            mirror: str, work_dir: Path | None, verbose: bool) -> None:
@@ -323,7 +373,8 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
         engine.exec(container, ["mkdir", "-p", f"{OUT}/raw", f"{OUT}/repaired"], sink=log.line)
         engine.put_files(container, f"{OUT}/raw", {wheel.name: wheel})
         repaired = repair_in_container(engine, container, f"{OUT}/raw/{wheel.name}",
-                                       RepairPlan(plat=plat, exclude=exclude, build_tag=build_tag), log,
+                                       RepairPlan(plat="" if plat == "auto" else plat, exclude=exclude,
+                                                  build_tag=build_tag), log,
                                        log.path.parent / "staging", source_date_epoch=int(epoch) if epoch else None)
         atomic_copy(repaired.path, output / repaired.path.name)
     click.echo(f"repaired: {output / repaired.path.name} (grafted: {', '.join(repaired.grafted) or 'nothing'})")

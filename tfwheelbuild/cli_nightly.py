@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from tfwheelbuild.cliutil import handle_errors, resolve_settings, settings_options
+from tfwheelbuild import validate
+from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, handle_errors, resolve_settings, settings_options
 from tfwheelbuild.nightly import Outcome
 from tfwheelbuild.session import default_work_root, verify_from_index
 
@@ -23,15 +24,18 @@ INDEX_HELP = ("Where to publish: an upload URL (pypiserver, devpi, Artifactory, 
 @click.command()
 @click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--index", default="", help=INDEX_HELP)
-@click.option("--simple-url", default="", help="Where pip reads the index [default: derived from --index].")
+@click.option("--simple-url", default="", callback=checked(validate.url),
+              help="Where pip reads the index [default: derived from --index].")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Install each published wheel from the index in the clean runtime image and import it.")
-@click.option("--base-image", default="", help="arm64 base image for the runtime image (verification).")
-@click.option("--mirror", default="", help="apt mirror for the debootstrap fallback.")
-@click.option("--index-url", default="", help="Package index for the wheel's dependencies (verification).")
-@click.option("--work-dir", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
-@click.option("-v", "--verbose", is_flag=True)
+@click.option("--base-image", default="", callback=checked(validate.image),
+              help="arm64 base image for the runtime image (verification).")
+@click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
+@click.option("--index-url", default="", callback=checked(validate.url),
+              help="Package index for the wheel's dependencies (verification).")
+@click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with each wheel's result on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
 def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool, base_image: str, mirror: str,
             index_url: str, work_dir: Path | None, as_json: bool, verbose: bool) -> None:
@@ -77,7 +81,7 @@ def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool,
               help="Where report.json and report.html go [default: <work dir>/nightly/<run>].")
 @click.option("--force", is_flag=True, help="Rebuild entries the output dir or index already has.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report's JSON on stdout.")
-@click.option("-v", "--verbose", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
 def nightly(**kw: Any) -> None:
     """Build every matrix entry whose build key the index lacks; test, publish, report.
@@ -99,7 +103,7 @@ def nightly(**kw: Any) -> None:
 
     settings, config = resolve_settings(kw, releases=kw["releases"], pythons=kw["pythons"],
                                         publish=kw["do_publish"], retries=kw["retries"])
-    matrix = {m.identifier: m for m in resolve_matrix(settings, config)}
+    matrix = {m.identifier: m for m in check_entries(resolve_matrix(settings, config))}
     target = resolve_index(settings["index"])
 
     def say(line: str) -> None:
@@ -126,6 +130,24 @@ def nightly(**kw: Any) -> None:
     say(f"nightly run {run_id} {status}: {built} built, {skipped} up to date, {failed} failed; report: {html_path}")
     if failed:
         sys.exit(1)
+
+
+def check_entries(entries: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Every matrix entry names a release with a recipe and a Python it supports, as `build` demands:
+    a matrix that would fail (or fan out CI jobs that fail) is refused before anything runs."""
+    from tfwheelbuild.errors import UnsupportedPythonError
+    from tfwheelbuild.recipes import check_python, recipe_for
+
+    for entry in entries:
+        try:
+            check_python(recipe_for(entry.tf_version), entry.python, allow_unsupported=False)
+        except UnsupportedPythonError as exc:
+            # A matrix has no --allow-unsupported-python: a one-off build does.
+            exc.remedy = (f"keep {entry.python} out of this release's entries (`tfwheelbuild versions` lists each "
+                          "release's Pythons), or build it alone with `tfwheelbuild build "
+                          f"--tf {entry.tf_version} --py {entry.python} --allow-unsupported-python`")
+            raise
+    return entries
 
 
 def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool, verify: bool, force: bool,
@@ -216,7 +238,8 @@ def _report(history: Any, run_id: int, started: str, status: str, outcomes: list
 @click.option("--tf", "releases", multiple=True, help="Release (repeatable) [default: the config's].")
 @click.option("--py", "pythons", multiple=True, help="Python (repeatable) [default: the config's].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Config file.")
-@click.option("--format", "fmt", type=click.Choice(["table", "github", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "github", "json"]), default="table", show_default=True,
+              help="table for people; github: an include-list for a CI job matrix; json: a list of entries.")
 @handle_errors
 def matrix(releases: tuple[str, ...], pythons: tuple[str, ...], config_path: Path | None, fmt: str) -> None:
     """Print the resolved release × Python matrix (github: a JSON include-list for a CI job matrix).
@@ -228,7 +251,7 @@ def matrix(releases: tuple[str, ...], pythons: tuple[str, ...], config_path: Pat
     from tfwheelbuild.config import format_github_matrix, format_matrix_table, resolve_matrix
 
     settings, config = resolve_settings({"config_path": config_path}, releases=releases, pythons=pythons)
-    entries = resolve_matrix(settings, config)
+    entries = check_entries(resolve_matrix(settings, config))
     if fmt == "github":
         click.echo(format_github_matrix(entries))
     elif fmt == "json":
@@ -238,8 +261,9 @@ def matrix(releases: tuple[str, ...], pythons: tuple[str, ...], config_path: Pat
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many of the most recent runs to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs and their entries as JSON on stdout.")
 @handle_errors
 def history(limit: int, as_json: bool) -> None:
     """Show the last runs (nightly and build) with each entry's status and duration.

@@ -18,7 +18,7 @@ from tfwheelbuild.session import default_work_root, host_ca
 @click.option("--source", default="https://github.com/tensorflow/tensorflow.git", show_default=True,
               help="Source to check (a mirror or local checkout on air-gapped hosts).")
 @click.option("--mirror", default="", help="apt mirror to check [default: the host's].")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @docker_host_option
 @handle_errors
 def doctor(source: str, mirror: str, as_json: bool) -> None:
@@ -67,7 +67,7 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
 @click.command()
 @click.option("--prune", is_flag=True, help="Remove the tool's images older than --older-than.")
 @click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @docker_host_option
 @handle_errors
 def images(prune: bool, older_than: str, as_json: bool) -> None:
@@ -104,7 +104,7 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
 @click.command()
 @click.option("--prune", is_flag=True, help="Remove the tool's cache volumes older than --older-than.")
 @click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @docker_host_option
 @handle_errors
 def cache(prune: bool, older_than: str, as_json: bool) -> None:
@@ -139,7 +139,7 @@ def cache(prune: bool, older_than: str, as_json: bool) -> None:
 
 @click.command()
 @click.option("--logs-older-than", default="", help="Also delete build dirs (logs) older than this: 30d.")
-@click.option("--work-dir", type=click.Path(path_type=Path), help="[default: ~/.cache/tfwheelbuild]")
+@click.option("--work-dir", type=click.Path(path_type=Path), help="Logs and staging [default: ~/.cache/tfwheelbuild].")
 @docker_host_option
 @handle_errors
 def clean(logs_older_than: str, work_dir: Path | None) -> None:

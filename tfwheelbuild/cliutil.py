@@ -13,6 +13,7 @@ import click
 
 from tfwheelbuild.errors import TfwbError, UsageError
 from tfwheelbuild.interrupts import signals_raise_interrupted
+from tfwheelbuild.redact import redact
 from tfwheelbuild.session import name_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,6 +28,11 @@ def handle_errors(func: F) -> F:
             with signals_raise_interrupted():
                 return func(*args, **kwargs)
         except TfwbError as exc:
+            if isinstance(exc, UsageError) and "COMMAND" in exc.remedy:
+                # The generic remedy names no command; here the one that was run is known.
+                context = click.get_current_context(silent=True)
+                if context is not None:
+                    exc.remedy = exc.remedy.replace("tfwheelbuild COMMAND", context.command_path)
             report_error(name_engine(exc))
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -50,16 +56,37 @@ docker_host_option = click.option(
 
 
 def report_error(exc: TfwbError) -> None:
-    """One `error:` line, then the fix, the log and the log's first error block, on stderr."""
-    click.echo(f"error: {exc.message}", err=True)
+    """One `error:` line, then the fix, the log and the log's first error block, on stderr.
+
+    Every line is redacted: a message may quote a URL the user gave, or git's or pip's output about it."""
+    click.echo(f"error: {redact(exc.message)}", err=True)
     if exc.remedy:
-        click.echo(f"  fix: {exc.remedy}", err=True)
+        click.echo(f"  fix: {redact(exc.remedy)}", err=True)
     if exc.log_path:
         click.echo(f"  log: {exc.log_path}", err=True)
     if exc.details:
         click.echo("---- first error in the log ----", err=True)
         for line in exc.details:
-            click.echo(f"  {line}", err=True)
+            click.echo(f"  {redact(line)}", err=True)
+
+
+def checked(check: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback running one of validate.py's checks on an option (each value of a multiple one):
+    a value Docker would refuse, or misread, fails as a usage error before anything is done."""
+
+    def callback(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value is None or value == "":
+            return value
+        values = value if isinstance(value, tuple) else (value,)
+        out = []
+        for item in values:
+            try:
+                out.append(check(item))
+            except ValueError as exc:
+                raise click.BadParameter(f"{item!r}: {exc}") from None
+        return tuple(out) if isinstance(value, tuple) else out[0]
+
+    return callback
 
 
 class _ClickUsage(click.ClickException):
@@ -97,8 +124,12 @@ class CommandGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            raise _as_usage_error(exc, f"{ctx.command_path} COMMAND") from None
+            # Without a context of its own the error belongs to the subcommand being run, when one was named.
+            raise _as_usage_error(exc, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()) from None
 
+
+WORK_DIR_HELP = "Logs and staging [default: ~/.cache/tfwheelbuild]."
+VERBOSE_HELP = "Stream all container output, not just the stage lines."
 
 # Options every building command shares. Defaults are None (not given), so the config cascade can tell
 # a flag the user typed from a default: command line > TFWHEELBUILD_* > config file > defaults.
@@ -129,8 +160,7 @@ _SETTINGS_OPTIONS = (
     click.option("--index-url", help="Package index for test dependencies [default: pip's]."),
     click.option("--test-command", help="Extra command run in the test venv."),
     click.option("--bazel-arg", "bazel_args", multiple=True, help="Extra bazel build argument (repeatable)."),
-    click.option("--work-dir", type=click.Path(path_type=Path),
-                 help="Logs and staging [default: ~/.cache/tfwheelbuild]."),
+    click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP),
     click.option("--remote-cache", help="Bazel remote cache URL: http(s)://… or grpc(s)://… (credentials in the "
                  "URL stay out of logs and Bazel's command line; give such a URL through TFWHEELBUILD_REMOTE_CACHE, "
                  "since any user can read this process's argv)."),

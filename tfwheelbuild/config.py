@@ -12,12 +12,13 @@ import fnmatch
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from tfwheelbuild import validate
 from tfwheelbuild.errors import ConfigError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -43,6 +44,9 @@ class OptionDef:
     minimum: int | None = None  # for "int"
     choices: tuple[str, ...] = ()  # for "str"
     paths: bool = False  # "list" items are paths, relative to the config file that sets them
+    # For "str": the value as used, or ValueError with the reason (validate.py); in every layer alike, so
+    # nothing reaches Docker unchecked whether it was typed, exported or written in the file.
+    check: Callable[[str], Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.env:
@@ -53,14 +57,17 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("releases", "list", (), "TensorFlow releases to build, e.g. [\"2.16.1\", \"2.17.0\"]."),
     OptionDef("pythons", "list", (), "Python versions of the wheels, e.g. [\"3.11\"]."),
     OptionDef("source", "str", "https://github.com/tensorflow/tensorflow.git",
-              "Git URL, local path or file:// URL of the TensorFlow source."),
+              "Git URL, local path or file:// URL of the TensorFlow source.", check=validate.source),
     OptionDef("ref", "str", "", "Git ref to build instead of tag `v<tf>`."),
     OptionDef("output", "path", Path("dist"), "Directory the wheels are written to."),
     OptionDef("index", "str", "", "Where to publish: an upload URL, a repository named in `~/.pypirc`, or a "
               "directory; empty means the embedded local directory index."),
-    OptionDef("index-url", "str", "", "Package index pip uses for test dependencies (empty: pip's default)."),
-    OptionDef("base-image", "str", "", "arm64 base image (empty: ubuntu:22.04, falling back to debootstrap)."),
-    OptionDef("mirror", "str", "", "apt mirror for the debootstrap fallback (empty: the host's)."),
+    OptionDef("index-url", "str", "", "Package index pip uses for test dependencies (empty: pip's default).",
+              check=validate.url),
+    OptionDef("base-image", "str", "", "arm64 base image (empty: ubuntu:22.04, falling back to debootstrap).",
+              check=validate.image),
+    OptionDef("mirror", "str", "", "apt mirror for the debootstrap fallback (empty: the host's).",
+              check=validate.url),
     OptionDef("work-dir", "path", None, "Logs and staging (unset: `~/.cache/tfwheelbuild`)."),
     OptionDef("patches", "list", (), "Extra patch series directories, applied after the tool's own.", paths=True),
     OptionDef("default-patches", "bool", True, "Apply the tool's own `patches/<minor>/series`."),
@@ -70,11 +77,14 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("ram-mb", "int", None, "Bazel --local_ram_resources in MB (unset: 80% of the engine's RAM).",
               minimum=512),
     OptionDef("memory", "str", "", "Memory limit of the build container, e.g. `6g` or `3500m` (empty: none); "
-              "`--jobs` and `--ram-mb` defaults then follow from it, and an out-of-memory kill is reported as such."),
-    OptionDef("plat", "str", "", "Demand this manylinux policy, e.g. manylinux_2_34_aarch64 (empty: the best)."),
+              "`--jobs` and `--ram-mb` defaults then follow from it, and an out-of-memory kill is reported as such.",
+              check=validate.memory_limit),
+    OptionDef("plat", "str", "", "Demand this manylinux policy, e.g. manylinux_2_34_aarch64 (empty: the best).",
+              check=validate.plat),
     OptionDef("exclude", "list", (), "Libraries auditwheel must not graft into the wheel."),
     OptionDef("project-name", "str", "", "Distribution name, e.g. tensorflow-aarch64-internal."),
-    OptionDef("build-tag", "str", "", "Wheel build tag, e.g. 1."),
+    OptionDef("build-tag", "str", "", "Wheel build tag, e.g. 1.",
+              check=validate.build_tag),
     OptionDef("mode", "str", "auto", "How the aarch64 code is compiled: `cross` (natively in an amd64 builder with "
               "Debian's aarch64 cross GCC, through the release's `cross_compile_linux_arm64` config; 2.16+), "
               "`emulated` (the arm64 builder under qemu) or `auto` (natively on an arm64 engine, else emulated).",
@@ -98,7 +108,8 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("docker-host", "str", "", "Docker engine to build on, e.g. ssh://builder@arm64-box or "
               "tcp://10.0.0.5:2376 (empty: DOCKER_HOST or the local socket). An arm64 engine builds natively."),
     OptionDef("cache-namespace", "str", "", "Name prefix for this build's cache volumes, to keep sets of "
-              "caches apart (empty: the shared ones)."),
+              "caches apart (empty: the shared ones).",
+              check=validate.cache_namespace),
 )
 BY_NAME: Mapping[str, OptionDef] = MappingProxyType({o.name: o for o in OPTIONS})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -139,7 +150,12 @@ def convert(opt: OptionDef, raw: Any, where: str, base: Path | None = None) -> A
             raise bad("a string")
         if opt.choices and str(raw) not in opt.choices:
             raise bad("one of " + ", ".join(opt.choices))
-        return str(raw)
+        if opt.check is None:
+            return str(raw)
+        try:
+            return opt.check(str(raw))
+        except ValueError as exc:
+            raise _invalid(opt.name, str(raw), where, str(exc)) from None
     if opt.kind == "path":
         return as_path(raw)
     if opt.kind == "bool":
@@ -172,18 +188,32 @@ def convert(opt: OptionDef, raw: Any, where: str, base: Path | None = None) -> A
         raise bad("a table of KEY=VALUE")
     pairs: list[tuple[str, str]] = []
     for entry in entries:
+        shown = entry if isinstance(entry, str) else "=".join(map(str, entry)) if isinstance(entry, tuple | list) \
+            else str(entry)
         if isinstance(entry, str):
             key, sep, value = entry.partition("=")
-            entry = (key, value) if sep else ("", "")
+            entry = (key.strip(), value) if sep else ("", "")
+        # Name the one entry that is wrong, not the whole collection (a tuple repr from click's multiple=True).
         if not isinstance(entry, tuple | list) or len(entry) != 2 or not entry[0]:
-            raise bad("a table of KEY=VALUE")
+            raise _invalid(opt.name, shown, where, "not KEY=VALUE, e.g. TF_NEED_CLANG=1")
         key, value = entry
         if isinstance(value, bool):
             value = "1" if value else "0"  # configure.py answers TF_NEED_X with 1/0
         elif not isinstance(value, str | int):
-            raise bad("a table of KEY=VALUE")
+            raise _invalid(opt.name, shown, where, "not KEY=VALUE with a string, number or boolean value")
+        try:
+            validate.configure_key(str(key))
+        except ValueError as exc:
+            raise _invalid(opt.name, shown, where, str(exc)) from None
         pairs.append((str(key), str(value)))
     return tuple(pairs)
+
+
+def _invalid(name: str, value: str, where: str, reason: str) -> ConfigError | UsageError:
+    """One wording for a value a check refused: the flag as typed, or the key and the layer it came from."""
+    if where == CLI:
+        return _error(where, f"--{name} {value!r}: {reason}")
+    return _error(where, f"invalid value for '{name}' from {where}: {value!r}: {reason}")
 
 
 # ------------------------------------------------------------------------------------- config file
@@ -228,8 +258,10 @@ def find_config(cwd: Path, explicit: Path | None) -> Path | None:
     if explicit is not None:
         path = cwd / explicit
         if not path.is_file():
-            raise ConfigError(f"config file {explicit} does not exist",
-                              remedy="check the --config path, or drop it to use ./tfwheelbuild.toml")
+            what = ("is a directory, not a file" if path.is_dir() else "is not a regular file" if path.exists()
+                    else "does not exist")
+            raise ConfigError(f"config file {explicit} {what}",
+                              remedy="give --config the path of a .toml file, or drop it to use ./tfwheelbuild.toml")
         return path
     if (cwd / "tfwheelbuild.toml").is_file():
         return cwd / "tfwheelbuild.toml"
@@ -374,9 +406,13 @@ def resolve_matrix(settings: Settings, config: ConfigFile | None) -> tuple[Matri
             env = BY_NAME[key].env
             raise ConfigError(f"no {key} to build: the matrix is empty",
                               remedy=f"set {key} = [...] in tfwheelbuild.toml, {env}, or pass {flag}")
+    releases = [_checked(validate.release, "releases", tf, settings.origin("releases"), "--tf")
+                for tf in settings["releases"]]
+    pythons = [_checked(validate.python, "pythons", py, settings.origin("pythons"), "--py")
+               for py in settings["pythons"]]
     entries: dict[str, MatrixEntry] = {}
-    for tf in settings["releases"]:
-        for py in settings["pythons"]:
+    for tf in releases:
+        for py in pythons:
             ident = identifier(tf, py)  # a repeat overwrites its first entry in place: same result
             values, origins = dict(settings.values), dict(settings.origins)
             for override in config.overrides if config is not None else ():
@@ -389,6 +425,17 @@ def resolve_matrix(settings: Settings, config: ConfigFile | None) -> tuple[Matri
             entries[ident] = MatrixEntry(tf_version=tf, python=py, identifier=ident, overridden=changed,
                                          settings=Settings(MappingProxyType(values), MappingProxyType(origins)))
     return tuple(entries.values())
+
+
+def _checked(check: Callable[[str], str], key: str, value: str, origin: str, flag: str) -> str:
+    """One release or Python of the matrix, normalised (' v2.16.1' -> 2.16.1), or the error of its layer."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        if origin == CLI:
+            raise UsageError(f"{flag} {value!r}: {exc}", remedy="run `tfwheelbuild versions` for the releases and "
+                             "Pythons with recipes") from None
+        raise _invalid(key, value, origin, str(exc)) from None
 
 
 def _file_layer(origin: str) -> bool:

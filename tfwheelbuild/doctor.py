@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from tfwheelbuild.errors import TfwbError
+from tfwheelbuild.redact import redact
 
 Status = Literal["ok", "warn", "fail"]
 GIB = 1024**3
@@ -136,22 +137,23 @@ def source_check(source: str, *, required: bool) -> Check:
     except (OSError, subprocess.TimeoutExpired) as exc:
         ok, detail = False, str(exc)
     if ok:
-        return Check("source", "ok", f"{source} answers")
-    return Check("source", "fail" if required else "warn", f"{source}: {detail}",
+        return Check("source", "ok", f"{redact(source)} answers")
+    return Check("source", "fail" if required else "warn", f"{redact(source)}: {redact(detail)}",
                  "pass --source with a reachable mirror or a local checkout (air-gapped hosts: see README)")
 
 
 def url_check(name: str, url: str, remedy: str, context: ssl.SSLContext) -> Check:
+    shown = redact(url)  # a package index or mirror URL may carry a token
     try:
         with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=15,
                                     context=context) as response:
-            return Check(name, "ok", f"{url} answers (HTTP {response.status})")
+            return Check(name, "ok", f"{shown} answers (HTTP {response.status})")
     except urllib.error.HTTPError as exc:
         if exc.code < 500:  # the server answered: it is reachable (a directory URL may well 403/404)
-            return Check(name, "ok", f"{url} answers (HTTP {exc.code})")
-        return Check(name, "warn", f"{url}: HTTP {exc.code}", remedy)
+            return Check(name, "ok", f"{shown} answers (HTTP {exc.code})")
+        return Check(name, "warn", f"{shown}: HTTP {exc.code}", remedy)
     except (urllib.error.URLError, OSError) as exc:
-        return Check(name, "warn", f"{url}: {getattr(exc, 'reason', exc)}", remedy)
+        return Check(name, "warn", f"{shown}: {redact(str(getattr(exc, 'reason', exc)))}", remedy)
 
 
 def format_table(checks: list[Check]) -> str:

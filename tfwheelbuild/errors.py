@@ -29,7 +29,8 @@ class UsageError(TfwbError):
 
 class UnknownReleaseError(TfwbError):
     exit_code = 10
-    remedy = "run `tfwheelbuild versions` for the known releases, or pass --recipe FILE for your own"
+    remedy = ("run `tfwheelbuild versions` for the releases with recipes, then give a full release X.Y.Z of one "
+              "(e.g. --tf 2.16.1); or pass --recipe FILE for your own")
 
 
 class UnsupportedPythonError(TfwbError):
@@ -99,7 +100,7 @@ class RepairError(TfwbError):
 
 class RuntimeTestError(TfwbError):
     exit_code = 18
-    remedy = "the wheel was quarantined; fix the build or the test command and rebuild"
+    remedy = "read the failing step above and the log; fix the wheel, its dependencies or the test command"
 
 
 class WheelInputError(TfwbError):

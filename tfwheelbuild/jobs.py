@@ -56,9 +56,10 @@ def pin_source(opts: BuildOptions, recipe: Recipe, say: Callable[[str], None]) -
     """
     from tfwheelbuild.preflight import check_remote, resolve_ref
     from tfwheelbuild.remote import remote_plan
+    from tfwheelbuild.validate import release_tag
 
     check_remote(remote_plan(opts), say)
-    full, commit = resolve_ref(opts.source, opts.ref or f"v{opts.tf_version}")
+    full, commit = resolve_ref(opts.source, opts.ref or release_tag(opts.tf_version))
     if full.startswith("refs/heads/") and not opts.nightly_date:
         if recipe.wheel_type_env:
             opts = replace(opts, nightly_date=today())

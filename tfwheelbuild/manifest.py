@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tfwheelbuild.errors import DiskFullError, OutputError
+from tfwheelbuild.redact import redact_all
 
 
 def _umask_mode() -> int:
@@ -57,7 +58,7 @@ def _staged(dest: Path) -> Iterator[Path]:
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    atomic_write_bytes(path, (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(redact_all(manifest), indent=2, sort_keys=True, default=str) + "\n").encode())
 
 
 def check_writable(directory: Path) -> None:

@@ -30,8 +30,9 @@ def read_series(text: str) -> list[str]:
 
 def series_in(directory: Path, minor: str) -> list[Path]:
     if not directory.is_dir():
-        raise PatchError(f"patch directory {directory} does not exist",
-                         remedy="pass --patches with an existing directory")
+        what = "is a file, not a directory" if directory.exists() else "does not exist"
+        raise PatchError(f"patch directory {directory} {what}",
+                         remedy="pass --patches a directory holding a series file or *.patch files")
     for candidate in (directory / minor, directory):
         series = candidate / "series"
         if series.is_file():

@@ -16,8 +16,10 @@ from typing import Literal
 
 from tfwheelbuild.errors import ConfigError, ProjectNameError, UsageError
 from tfwheelbuild.recipes import Recipe
+from tfwheelbuild.redact import redact
 from tfwheelbuild.remote import RemotePlan, remote_flags, remote_plan
 from tfwheelbuild.toolchain import ToolchainPlan, configure_answers, toolchain_plan
+from tfwheelbuild.validate import release_tag
 
 BUILDER_ID = "<builder-image-id>"
 BAZEL_OUTPUT = "<the-wheel-bazel-built>"  # filled in from Bazel's "Target ... up-to-date:" lines
@@ -117,7 +119,7 @@ class SourcePlan:
     url: str
     ref: str
     local_path: Path | None  # a local checkout, bind-mounted read-only at ORIGIN
-    fetch_url: str  # the URL as seen from inside the builder
+    fetch_url: str  # the URL as seen from inside the builder; may hold credentials: never shown
     mirror_name: str  # bare repo under GIT_CACHE, one per source URL
 
 
@@ -186,7 +188,10 @@ class BuildPlan:
             f"recipe version {self.recipe.recipe_version})",
             f"base image:    {self.base.image}"
             + ("" if self.base.user_chosen else
-               f"  (fallback: debootstrap {self.base.bootstrap_suite} arm64 from {self.base.mirror})"),
+               f"  (fallback: debootstrap {self.base.bootstrap_suite} arm64 from {self.base.mirror})"
+               if self.base.bootstrap_suite else
+               f"  (no fallback: no Debian suite ships Python {self.python}; if {self.base.image} cannot be "
+               f"pulled, pass --base-image with an arm64 image that has Python {self.python})"),
             *([f"builder base:  {self.cross_base.image} {self.cross_base.arch}  (fallback: debootstrap "
                f"{self.cross_base.bootstrap_suite} {self.cross_base.arch}; cross mode: the builder runs natively)"]
               if self.cross_base else []),
@@ -259,15 +264,12 @@ def default_jobs(cpus: int, mem_bytes: int) -> tuple[int, int]:
 
 def parse_memory(text: str) -> int:
     """'6g', '3500m', '6GiB' -> bytes (docker's units, powers of 1024); '' -> 0 (no limit)."""
-    if not text:
-        return 0
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
-    if not match:
-        raise UsageError(f"--memory {text!r}: give a size such as 6g or 3500m")
-    value = int(float(match[1]) * 1024 ** " kmgt".index(match[2] or " "))
-    if value < 512 * 1024 * 1024:
-        raise UsageError(f"--memory {text}: Bazel alone needs more than 512 MB; give at least 512m")
-    return value
+    from tfwheelbuild import validate
+
+    try:
+        return validate.memory(text)
+    except ValueError as exc:
+        raise UsageError(f"--memory {text!r}: {exc}") from None
 
 
 def parse_source_date_epoch(text: str) -> str:
@@ -335,10 +337,10 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
                              clang=recipe.compiler_major if recipe.compiler == "clang" else "")
     runtime = runtime_recipe(py)
 
-    ref = opts.ref or f"v{opts.tf_version}"
+    ref = opts.ref or release_tag(opts.tf_version)
     local = _local_source(opts.source)
     source = SourcePlan(
-        url=opts.source, ref=ref, local_path=local,
+        url=redact(opts.source), ref=ref, local_path=local,  # shown everywhere: without credentials
         fetch_url=f"file://{ORIGIN}" if local else opts.source,
         mirror_name=hashlib.sha256(opts.source.encode()).hexdigest()[:16] + ".git",
     )

@@ -19,6 +19,7 @@ from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import RemoteCacheError, SourceError
 from tfwheelbuild.key import build_key
 from tfwheelbuild.plan import BuildPlan
+from tfwheelbuild.redact import redact
 from tfwheelbuild.remote import RemotePlan
 from tfwheelbuild.stages.images import lookup_builder_id
 from tfwheelbuild.wheelinfo import inspect_wheel
@@ -52,13 +53,13 @@ def resolve_ref(source: str, ref: str) -> tuple[str, str]:
         result = subprocess.run(["git", "ls-remote", source, *wanted, *(w + "^{}" for w in wanted)],
                                 capture_output=True, text=True, timeout=60, env=env, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise SourceError(f"source {source} did not answer within 60 s") from exc
+        raise SourceError(f"source {redact(source)} did not answer within 60 s") from exc
     if result.returncode != 0:
         # git's first `fatal:` line names the cause; its last is boilerplate ("...and the repository exists.").
         lines = result.stderr.strip().splitlines()
         detail = next((ln.removeprefix("fatal: ") for ln in lines if ln.startswith("fatal: ")),
                       lines[-1] if lines else "git ls-remote failed")
-        raise SourceError(f"cannot read source {source}: {detail}")
+        raise SourceError(f"cannot read source {redact(source)}: {redact(detail)}")
     found: dict[str, str] = {}
     for line in result.stdout.splitlines():
         if line.strip():
@@ -69,8 +70,8 @@ def resolve_ref(source: str, ref: str) -> tuple[str, str]:
         commit = found.get(full + "^{}") or found.get(full)
         if commit:
             return full, commit
-    raise SourceError(f"tag {ref} does not exist in {source}" if not ref.startswith("refs/")
-                      else f"ref {ref} does not exist in {source}")
+    raise SourceError(f"tag {ref} does not exist in {redact(source)}" if not ref.startswith("refs/")
+                      else f"ref {ref} does not exist in {redact(source)}")
 
 
 def expected_key(plan: BuildPlan, engine: Engine, commit: str) -> str | None:

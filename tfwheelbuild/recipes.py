@@ -467,11 +467,11 @@ def release_of(tf_version: str) -> str:
         version = Version(tf_version.strip())
     except InvalidVersion as exc:
         raise UsageError(
-            f"'{tf_version}' is not a TensorFlow version", remedy="give a version like 2.16 or 2.16.1"
+            f"'{tf_version}' is not a TensorFlow version", remedy="give a full release X.Y.Z, e.g. 2.16.1"
         ) from exc
     if len(version.release) < 2:
         raise UsageError(
-            f"'{tf_version}' does not name a minor release", remedy="give a version like 2.16 or 2.16.1"
+            f"'{tf_version}' does not name a minor release", remedy="give a full release X.Y.Z, e.g. 2.16.1"
         )
     return f"{version.release[0]}.{version.release[1]}"
 
@@ -485,7 +485,7 @@ def recipe_for(tf_version: str, *, overrides_file: Path | None = None) -> Recipe
     recipe = recipes.get(release)
     if recipe is None:
         raise UnknownReleaseError(
-            f"TensorFlow {release} has no recipe; known releases: {', '.join(recipes)}"
+            f"TensorFlow {release} has no recipe; recipes cover {', '.join(f'{r}.x' for r in recipes)}"
         )
     return recipe
 

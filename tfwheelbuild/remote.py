@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfwheelbuild.errors import UsageError
+from tfwheelbuild.redact import redact
 
 if TYPE_CHECKING:
     from tfwheelbuild.plan import BuildOptions
+
+__all__ = ["LOOPBACK_HOSTS", "REMOTE_SCHEMES", "RemotePlan", "redact", "remote_flags", "remote_plan"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +67,9 @@ def remote_plan(opts: BuildOptions) -> RemotePlan:
     if opts.remote_executor:
         hosts.append(check(opts.remote_executor, "--remote-executor", ("grpc", "grpcs")).hostname)
     if opts.remote_header_file is not None and not opts.remote_header_file.is_file():
-        raise UsageError(f"--remote-header-file {opts.remote_header_file} does not exist")
+        what = "is a directory, not a file" if opts.remote_header_file.is_dir() else "does not exist"
+        raise UsageError(f"--remote-header-file {opts.remote_header_file} {what}",
+                         remedy="give a file of `Name: value` lines, e.g. `Authorization: Bearer …`")
     return RemotePlan(url=url, executor=opts.remote_executor, instance_name=opts.remote_instance_name,
                       readonly=opts.remote_cache_readonly, required=opts.remote_cache_required, secret_url=secret,
                       header_file=opts.remote_header_file, loopback=any(h in LOOPBACK_HOSTS for h in hosts))
@@ -83,12 +88,3 @@ def remote_flags(remote: RemotePlan) -> list[str]:
         flags.append("--remote_upload_local_results=false")
     return flags
 
-
-def redact(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if not parts.username and not parts.password:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))

@@ -88,15 +88,14 @@ def policy_glibc(policy: str) -> tuple[int, int] | None:
 
 def check_plat(plat: str) -> str:
     """--plat as given: '' (the default policy), 'auto', or an aarch64 policy name auditwheel knows."""
-    plat = plat.strip()
-    if plat in ("", AUTO):
-        return plat
-    match = _POLICY.match(plat)
-    if not match or match[5] != "aarch64":
-        raise UsageError(f"--plat {plat!r} is not a Linux aarch64 policy",
-                         remedy="give manylinux2014_aarch64, manylinux_2_NN_aarch64 or musllinux_1_N_aarch64, or "
-                                "`auto` for auditwheel's own choice")
-    return plat
+    from tfwheelbuild import validate
+
+    try:
+        return validate.plat(plat)
+    except ValueError as exc:
+        raise UsageError(f"--plat {plat.strip()!r}: {exc}",
+                         remedy="give manylinux2014_aarch64 or manylinux_2_NN_aarch64, or `auto` for "
+                                "auditwheel's own choice") from None
 
 
 def default_plat(recipe: Recipe) -> tuple[str, str]:

@@ -203,7 +203,7 @@ def test_invalid_jobs_and_ram_on_the_command_line(home: Path, dist: Path, option
 
 @pytest.mark.parametrize(("value", "words"), [
     ("lots", ("--memory 'lots'", "give a size such as 6g")),
-    ("100m", ("--memory 100m", "at least 512m")),
+    ("100m", ("--memory '100m'", "at least 512m")),
 ], ids=["memory-lots", "memory-100m"])
 def test_invalid_memory_limit(home: Path, dist: Path, tagged_repo: Path, value: str, words: tuple[str, ...]) -> None:
     # not --dry-run: a bad size is refused before the (absent) engine is asked, not after it answers

@@ -56,12 +56,13 @@ def test_defaults_when_nothing_is_given() -> None:
 
 
 def test_each_layer_wins_over_the_ones_below(tmp_path: Path) -> None:
-    config = _file(tmp_path, 'jobs = 2\nplat = "from-file"\nmirror = "from-file"\nbuild-tag = "7"\n')
-    env = {"TFWHEELBUILD_JOBS": "3", "TFWHEELBUILD_PLAT": "from-env"}
+    config = _file(tmp_path, 'jobs = 2\nplat = "manylinux_2_17_aarch64"\nmirror = "http://file.example.invalid/debian"\n'
+                             'build-tag = "7"\n')
+    env = {"TFWHEELBUILD_JOBS": "3", "TFWHEELBUILD_PLAT": "manylinux_2_28_aarch64"}
     s = resolve({"jobs": 4, "ram_mb": None, "exclude": ()}, env, config)
     assert (s["jobs"], s.origin("jobs")) == (4, "command line")
-    assert (s["plat"], s.origin("plat")) == ("from-env", "environment TFWHEELBUILD_PLAT")
-    assert (s["mirror"], s.origin("mirror")) == ("from-file", str(config.path))
+    assert (s["plat"], s.origin("plat")) == ("manylinux_2_28_aarch64", "environment TFWHEELBUILD_PLAT")
+    assert (s["mirror"], s.origin("mirror")) == ("http://file.example.invalid/debian", str(config.path))
     assert (s["ram-mb"], s.origin("ram-mb")) == (None, "default")  # None on the command line: not given
     assert s.origin("exclude") == "default"  # an empty tuple from a multi-option: not given
     assert any(line.startswith("jobs = 4  (command line)") for line in s.describe())
@@ -213,9 +214,9 @@ def test_malformed_toml_names_file_line_and_column(tmp_path: Path) -> None:
 
 
 def test_tool_table_inside_tfwheelbuild_toml(tmp_path: Path) -> None:
-    config = _file(tmp_path, 'jobs = 2\n[tool.tfwheelbuild]\nplat = "p"\n[[tool.tfwheelbuild.overrides]]\n'
+    config = _file(tmp_path, 'jobs = 2\n[tool.tfwheelbuild]\nplat = "linux_aarch64"\n[[tool.tfwheelbuild.overrides]]\n'
                              'select = "2.17.*"\njobs = 8\n')
-    assert dict(config.settings) == {"jobs": 2, "plat": "p"}
+    assert dict(config.settings) == {"jobs": 2, "plat": "linux_aarch64"}
     assert [o.settings["jobs"] for o in config.overrides] == [8]
     both = _file(tmp_path, '[[overrides]]\nselect = "a"\njobs = 1\n'
                            '[[tool.tfwheelbuild.overrides]]\nselect = "b"\njobs = 2\n')
@@ -279,10 +280,11 @@ def test_overrides_select_entries_and_later_ones_win(tmp_path: Path) -> None:
 
 
 def test_pattern_without_py_matches_the_release_only(tmp_path: Path) -> None:
-    text = 'releases = ["2.17.0", "2.17.01"]\npythons = ["3.11"]\n[[overrides]]\nselect = "2.17.0"\nplat = "x"\n'
+    text = ('releases = ["2.17.0", "2.17.1"]\npythons = ["3.11"]\n[[overrides]]\nselect = "2.17.0"\n'
+            'plat = "linux_aarch64"\n')
     m = _matrix(tmp_path, text)
-    assert m["2.17.0-py3.11"].settings["plat"] == "x"
-    assert m["2.17.01-py3.11"].settings["plat"] == ""
+    assert m["2.17.0-py3.11"].settings["plat"] == "linux_aarch64"
+    assert m["2.17.1-py3.11"].settings["plat"] == ""
 
 
 def test_an_override_that_changes_nothing_is_not_reported(tmp_path: Path) -> None:

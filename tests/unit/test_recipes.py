@@ -181,7 +181,8 @@ def test_unknown_release(version: str) -> None:
         recipe_for(version)
     minor = release_of(version)
     assert str(info.value) == (
-        f"TensorFlow {minor} has no recipe; known releases: " + ", ".join(ALL_RELEASES)
+        # "2.16.x", not "2.16": a minor alone is not something --tf accepts
+        f"TensorFlow {minor} has no recipe; recipes cover " + ", ".join(f"{r}.x" for r in ALL_RELEASES)
     )
     assert info.value.exit_code == 10
 

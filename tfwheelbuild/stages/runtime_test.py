@@ -37,10 +37,13 @@ def run(ctx: BuildContext) -> dict[str, object]:
                                  labels={"org.tfwheelbuild.build": ctx.build_id})
         record_pass(plan.work_root, inputs, facts)
         return facts
-    except RuntimeTestError:
+    except RuntimeTestError as exc:
         quarantine = ctx.build_dir / "quarantine"
         quarantine.mkdir(parents=True, exist_ok=True)
         shutil.move(str(ctx.wheel), quarantine / ctx.wheel.name)
         ctx.log.say(f"quarantined {ctx.wheel.name} in {quarantine}")
+        # Only here was a wheel set aside: the `test` command and publish's check have nothing to quarantine.
+        exc.remedy = (f"the wheel was quarantined in {quarantine}, not output; fix the build or the test command "
+                      "and rebuild")
         ctx.wheel = None
         raise

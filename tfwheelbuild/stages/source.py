@@ -9,9 +9,12 @@ files): part of the commit, so two builds of one commit stamp the same time.
 
 from __future__ import annotations
 
+import shlex
+
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import DiskFullError, SourceError
 from tfwheelbuild.plan import GIT_CACHE, SRC
+from tfwheelbuild.redact import redact
 from tfwheelbuild.wheelinfo import ZIP_TIME_MIN
 
 NAME = "source"
@@ -31,14 +34,15 @@ def run(ctx: BuildContext) -> dict[str, object]:
         # hold its lock (locks.py), so no live git process can own these.
         f"git -C {mirror} rev-parse --git-dir >/dev/null 2>&1 || {{ rm -rf {mirror}; git init -q --bare {mirror}; }}\n"
         f"find {mirror} -path {mirror}/objects -prune -o -name '*.lock' -type f -exec rm -f {{}} +\n"
-        f"git -C {mirror} fetch --depth 1 --no-tags --force {src.fetch_url} +{ref}:{ref}\n"
+        # The URL comes in the environment: it may carry a token, which must stay out of the logged command.
+        f"git -C {mirror} fetch --depth 1 --no-tags --force \"$TFWB_SOURCE_URL\" {shlex.quote(f'+{ref}:{ref}')}\n"
         f"rm -rf {SRC}\n"
         f"git clone -q --shared --no-checkout {mirror} {SRC}\n"
-        f"git -C {SRC} checkout -q --detach {ref}\n"
+        f"git -C {SRC} checkout -q --detach {shlex.quote(ref)}\n"
         f"git -C {SRC} log -1 --format='%H %ct' HEAD\n"
     )
     start = ctx.log.mark()
-    code = ctx.run(["sh", "-c", script], env=GIT_ENV)
+    code = ctx.run(["sh", "-c", script], env={**GIT_ENV, "TFWB_SOURCE_URL": src.fetch_url})
     lines = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
     if code != 0:
         text = " ".join(lines)
@@ -47,7 +51,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
             raise DiskFullError(f"the git mirror cache ({GIT_CACHE}) ran out of disk space: {full}")
         if "couldn't find remote ref" in text or "not our ref" in text:
             raise SourceError(f"tag {src.ref} does not exist in {src.url}")
-        raise SourceError(f"cannot fetch {src.ref} from {src.url}: {lines[-1] if lines else 'git failed'}")
+        raise SourceError(f"cannot fetch {src.ref} from {src.url}: {redact(lines[-1]) if lines else 'git failed'}")
     last = lines[-1].split() if lines else []
     if len(last) != 2 or not last[1].isdigit():
         raise SourceError(f"cannot read the commit of {src.ref} in {src.url}: {' '.join(last) or 'no output'}")
