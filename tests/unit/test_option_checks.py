@@ -155,7 +155,8 @@ def test_dry_run_shows_the_normalised_release_and_its_tag(home: Path, dist: Path
 def test_plat_auto_means_no_demanded_policy(home: Path) -> None:
     run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", "--dry-run", "--plat", "auto")
     assert run.code == 0, run.stderr
-    assert "auditwheel repair -w" in run.stdout and "--plat" not in run.stdout
+    repair = next(line for line in run.stdout.splitlines() if line.startswith("repair:"))
+    assert "auditwheel repair -w" in repair and "--plat" not in repair
 
 
 def test_unknown_release_hint_names_full_releases(home: Path) -> None:
