@@ -95,7 +95,7 @@ def build(**kw: Any) -> None:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         emulated = os.uname().machine not in ("aarch64", "arm64")
         plan = make_plan(opts, recipe, patches=patches, engine_cpus=os.cpu_count() or 1, engine_mem=mem,
-                         engine_emulated=emulated)
+                         engine_emulated=emulated, engine_arch=os.uname().machine)
         if kw["as_json"]:
             click.echo(json.dumps(plan_json(plan)))
             return

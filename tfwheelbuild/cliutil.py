@@ -151,7 +151,8 @@ _SETTINGS_OPTIONS = (
     click.option("--jobs", type=click.IntRange(min=1), help="Bazel --jobs [default: from engine CPUs/RAM]."),
     click.option("--ram-mb", type=click.IntRange(min=512), help="Bazel --local_ram_resources in MB."),
     click.option("--memory", help="Memory limit of the build container, e.g. 6g [default: none]."),
-    click.option("--plat", help="Demand this manylinux policy, e.g. manylinux_2_34_aarch64."),
+    click.option("--plat", help="Demand this manylinux policy, e.g. manylinux2014_aarch64; auto: auditwheel's "
+                 "choice [default: the release's policy, or the builder sysroot's floor]."),
     click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable)."),
     click.option("--project-name", help="Distribution name, e.g. tensorflow-aarch64-internal."),
     click.option("--build-tag", help="Wheel build tag, e.g. 1."),
@@ -174,7 +175,8 @@ _SETTINGS_OPTIONS = (
     click.option("--cache-namespace", help="Prefix for this build's own cache volumes [default: shared]."),
     click.option("--mode", type=click.Choice(["auto", "emulated", "cross"]),
                  help="cross: compile natively with an aarch64 cross toolchain (2.16+); emulated: the arm64 "
-                 "builder under qemu; auto: native on arm64 engines, else emulated [default: auto]."),
+                 "builder under qemu; auto: native on arm64 engines, cross on x86_64 ones where the release has a "
+                 "cross config, else emulated [default: auto]."),
     click.option("--docker-host", help="Engine to build on: ssh://user@arm64-box, tcp://… [default: DOCKER_HOST]."),
 )
 _SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "memory",

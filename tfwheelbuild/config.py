@@ -79,15 +79,19 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("memory", "str", "", "Memory limit of the build container, e.g. `6g` or `3500m` (empty: none); "
               "`--jobs` and `--ram-mb` defaults then follow from it, and an out-of-memory kill is reported as such.",
               check=validate.memory_limit),
-    OptionDef("plat", "str", "", "Demand this manylinux policy, e.g. manylinux_2_34_aarch64 (empty: the best).",
+    OptionDef("plat", "str", "", "Demand this manylinux policy, e.g. manylinux2014_aarch64; `auto`: the best "
+              "auditwheel finds (empty: the release's own policy where the builder's sysroot reaches it, else the "
+              "sysroot's floor, manylinux_2_31_aarch64; `auto` for GCC releases and cross builds).",
               check=validate.plat),
     OptionDef("exclude", "list", (), "Libraries auditwheel must not graft into the wheel."),
     OptionDef("project-name", "str", "", "Distribution name, e.g. tensorflow-aarch64-internal."),
     OptionDef("build-tag", "str", "", "Wheel build tag, e.g. 1.",
               check=validate.build_tag),
     OptionDef("mode", "str", "auto", "How the aarch64 code is compiled: `cross` (natively in an amd64 builder with "
-              "Debian's aarch64 cross GCC, through the release's `cross_compile_linux_arm64` config; 2.16+), "
-              "`emulated` (the arm64 builder under qemu) or `auto` (natively on an arm64 engine, else emulated).",
+              "clang at upstream's paths and the /dt9, /dt10 sysroots, through the release's "
+              "`cross_compile_linux_arm64` config; 2.16+), `emulated` (the arm64 builder under qemu) or `auto` "
+              "(natively on an arm64 engine; cross on an x86_64 one where the release has a cross config; else "
+              "emulated).",
               choices=("auto", "emulated", "cross")),
     OptionDef("test-command", "str", "", "Extra command run in the test venv."),
     OptionDef("retries", "int", 1, "How many times nightly retries an entry that failed with an "

@@ -119,7 +119,7 @@ def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...]
     engine = Engine.connect()
     info = engine.info()
     plan = make_plan(opts, recipe, patches=patches, engine_cpus=info.cpus, engine_mem=info.mem_bytes,
-                     engine_emulated=not info.native_arm64)
+                     engine_emulated=not info.native_arm64, engine_arch=info.arch)
 
     def say(line: str) -> None:
         if not quiet:

@@ -318,12 +318,13 @@ def check_project_name(project_name: str) -> None:
 
 
 def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, ...],
-              engine_cpus: int, engine_mem: int, engine_emulated: bool = False) -> BuildPlan:
+              engine_cpus: int, engine_mem: int, engine_emulated: bool = False,
+              engine_arch: str = "") -> BuildPlan:
     py = opts.python
     base = base_plan(opts.base_image, opts.mirror, py)
-    cross = opts.mode == "cross"
     if opts.mode not in ("auto", "emulated", "cross"):
         raise UsageError(f"--mode {opts.mode!r}: choose auto, emulated or cross")
+    cross = opts.mode == "cross" or (opts.mode == "auto" and auto_cross(recipe, engine_arch))
     if cross and not recipe.cross_config:
         raise UsageError(f"TensorFlow {recipe.release} has no cross-compile config (TF ships "
                          "cross_compile_linux_arm64 from 2.16)", remedy="use --mode emulated for this release")
@@ -407,6 +408,14 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
                             mirror=opts.mirror, user_chosen=False, arch="amd64") if cross else None,
         source_date_epoch=parse_source_date_epoch(opts.source_date_epoch),
     )
+
+
+def auto_cross(recipe: Recipe, engine_arch: str) -> bool:
+    """`--mode auto`: cross-compile on an x86_64 engine wherever the release has a cross config (2.16+), as
+    upstream's own arm64 CI does: the cross builder carries what its toolchain names (clang at
+    /usr/lib/llvm-N, sysroots /dt9 and /dt10), so only the runtime test runs under emulation. Older
+    releases, and arm64 engines (native), build in the arm64 builder."""
+    return engine_arch in ("x86_64", "amd64") and bool(recipe.cross_config)
 
 
 def nightly_repo_env(recipe: Recipe, nightly_date: str) -> list[str]:

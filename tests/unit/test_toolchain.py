@@ -68,3 +68,18 @@ def test_upstream_line_reads_like_upstream() -> None:
     gcc = toolchain_plan(recipe_for("2.12.0"), plat="", cross=False)
     assert gcc.upstream == "gcc 10.2.1, sysroot /dt10, manylinux2014_aarch64"
     assert gcc.differences()[0].startswith("compiler: the builder's GCC")
+
+
+@pytest.mark.parametrize(("release", "arch", "cross"), [("2.16.1", "x86_64", True), ("2.21.0", "x86_64", True),
+                                                        ("2.15.0", "x86_64", False), ("2.16.1", "aarch64", False),
+                                                        ("2.16.1", "", False)])
+def test_auto_mode_cross_compiles_on_x86_64_where_the_release_has_a_cross_config(release: str, arch: str,
+                                                                                 cross: bool) -> None:
+    from tfwheelbuild.plan import GIB, BuildOptions, make_plan
+
+    plan = make_plan(BuildOptions(tf_version=release, python="3.11"), recipe_for(release), patches=(),
+                     engine_cpus=2, engine_mem=8 * GIB, engine_emulated=arch != "aarch64", engine_arch=arch)
+    assert (plan.cross_base is not None) is cross
+    assert (plan.builder.role == "builder-cross") is cross
+    if cross:  # only the runtime test is emulated: Bazel's JVM gets its native settings
+        assert not any("TieredStopAtLevel" in a for a in plan.compile.bazel_startup)
