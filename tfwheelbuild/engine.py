@@ -70,6 +70,20 @@ class BuildContainer:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ToolContainer:
+    """Any container carrying the tool's label, as `clean` sees it."""
+
+    id: str
+    name: str
+    status: str  # created, running, paused, restarting, removing, exited, dead
+    labels: Mapping[str, str]
+
+    @property
+    def stopped(self) -> bool:
+        return self.status in ("created", "exited", "dead")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Mount:
     source: str  # a volume name or an absolute host path
     target: str
@@ -235,16 +249,24 @@ class Engine:
         except ENGINE_FAILURES as exc:
             raise EngineError(f"cannot remove volume {name} (a build may be using it): {_first_line(exc)}") from exc
 
-    def remove_leftover_containers(self) -> list[str]:
-        """Containers of earlier runs (killed, or kept with --keep-container); returns their names."""
+    def tool_containers(self) -> list[ToolContainer]:
+        """Every container carrying the tool's label, running or not (what `clean` chooses from)."""
         try:
-            gone = []
-            for container in self._client.containers.list(all=True, filters={"label": LABEL}):
-                container.remove(force=True)
-                gone.append(str(container.name))
+            found = self._client.containers.list(all=True, filters={"label": LABEL})
         except ENGINE_FAILURES as exc:
-            raise EngineError(f"engine error removing leftover containers: {_first_line(exc)}") from exc
-        return gone
+            raise EngineError(f"engine error listing containers: {_first_line(exc)}") from exc
+        return [ToolContainer(id=str(c.id), name=str(c.name), status=str(c.status),
+                              labels={str(k): str(v) for k, v in (c.labels or {}).items()}) for c in found]
+
+    def remove_container(self, container_id: str) -> bool:
+        """Force-remove one container; False when it was already gone (its run removed it meanwhile)."""
+        try:
+            self._client.containers.get(container_id).remove(force=True)
+        except docker.errors.NotFound:
+            return False
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"cannot remove container {container_id[:12]}: {_first_line(exc)}") from exc
+        return True
 
     # ---- containers ---------------------------------------------------------------------------
     def start(self, image: str, *, mounts: Sequence[Mount], labels: Mapping[str, str],

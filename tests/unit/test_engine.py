@@ -116,9 +116,10 @@ CALLS: dict[str, Callable[[Engine, Path], object]] = {
     "ensure_volume": lambda e, _t: e.ensure_volume("tfwb-cache", {"org.tfwheelbuild": "1"}),
     "tool_images": lambda e, _t: e.tool_images(),
     "tool_volumes": lambda e, _t: e.tool_volumes(),
-    "remove_leftover_containers": lambda e, _t: e.remove_leftover_containers(),
+    "tool_containers": lambda e, _t: e.tool_containers(),
     "remove_image": lambda e, _t: e.remove_image("img:1"),
     "remove_volume": lambda e, _t: e.remove_volume("tfwb-cache"),
+    "remove_container": lambda e, _t: e.remove_container("abc123"),
     "start": lambda e, _t: e.start("img:1", mounts=[Mount(source="v", target="/v")], labels={}),
     "exec": lambda e, _t: e.exec("abc123", ["true"], sink=_sink),
     "own_volumes": lambda e, _t: e.own_volumes("abc123", ["/v"], _sink),
@@ -227,7 +228,7 @@ def test_run_once_wait_failure_is_an_engine_error_and_the_container_goes(error: 
 
 @pytest.mark.parametrize("error", [
     requests.exceptions.ReadTimeout("read timed out"),
-    requests.exceptions.ConnectionError(urllib3.exceptions.ReadTimeoutError(None, "/wait", "read timed out")),
+    requests.exceptions.ConnectionError(urllib3.exceptions.ReadTimeoutError(None, "/wait", "read timed out")),  # type: ignore[arg-type]
 ])
 def test_run_once_timeout_says_it_timed_out(error: Exception) -> None:
     container = _Container(error)

@@ -1,0 +1,74 @@
+"""`clean` against the real engine: it removes stopped and kept containers, never those of a run that
+still holds its run lock (running or stopped), and says what it left and why."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import tfwheelbuild
+from tfwheelbuild.engine import BUILD_LABEL, Engine
+from tfwheelbuild.locks import run_lock
+
+pytestmark = pytest.mark.engine
+
+BASE = "tfwheelbuild/base:bookworm-arm64"
+
+
+@pytest.fixture(scope="module")
+def base_image(engine_ready: None) -> str:
+    made = tfwheelbuild("base", "bootstrap", "--suite", "bookworm")  # idempotent: an existing image is kept
+    assert made.code == 0, made.stderr[-2000:]
+    return BASE
+
+
+def exists(container_id: str) -> bool:
+    return subprocess.run(["docker", "container", "inspect", container_id], capture_output=True,
+                          check=False).returncode == 0
+
+
+def stop(container_id: str) -> None:
+    subprocess.run(["docker", "stop", "-t", "0", container_id], capture_output=True, check=True)
+
+
+def test_clean_removes_stopped_and_kept_containers_never_a_live_runs(base_image: str, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    tag = uuid.uuid4().hex[:8]
+    made: list[str] = []
+    try:
+        # A build that ended: one container kept (--keep-container, still running), one stopped.
+        ended = Engine.connect()
+        ended.labels[BUILD_LABEL] = f"clean-ended-{tag}"
+        with run_lock(work / "builds" / f"clean-ended-{tag}", ended.labels):
+            kept = ended.start(base_image, mounts=[], labels={}, name=f"tfwb-clean-kept-{tag}")
+            stopped = ended.start(base_image, mounts=[], labels={}, name=f"tfwb-clean-stopped-{tag}")
+            made += [kept, stopped]
+            ended.keep(kept)
+            ended.keep(stopped)
+        stop(stopped)
+
+        # A build still running, as a live one is: its lock held, one container running, one that has
+        # just exited (a run reads a finished container's output before it removes it).
+        live = Engine.connect()
+        live.labels[BUILD_LABEL] = f"clean-live-{tag}"
+        with run_lock(work / "builds" / f"clean-live-{tag}", live.labels):
+            running = live.start(base_image, mounts=[], labels={}, name=f"tfwb-clean-live-{tag}")
+            finished = live.start(base_image, mounts=[], labels={}, name=f"tfwb-clean-live-done-{tag}")
+            made += [running, finished]
+            stop(finished)
+
+            result = tfwheelbuild("clean", "--work-dir", str(work))
+
+            assert result.code == 0, result.stderr
+            assert exists(running) and exists(finished), result.stdout
+            assert not exists(kept) and not exists(stopped), result.stdout
+            left = next(ln for ln in result.stdout.splitlines() if "its run is still going" in ln)
+            assert f"tfwb-clean-live-{tag}" in left and f"tfwb-clean-live-done-{tag}" in left, result.stdout
+            live.remove_all()
+        assert not exists(running) and not exists(finished)
+    finally:
+        for container in made:
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
