@@ -93,19 +93,21 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
     age = parse_age(older_than, "--older-than")
     engine = Engine.connect()
     found = engine.tool_images()
-    removed = []
+    removed: list[str] = []
+    in_use: list[str] = []
     if prune:
         for image in select(found, age):
-            engine.remove_image(image.id)
-            removed.append(image.name)
+            (removed if engine.remove_image(image.id) else in_use).append(image.name)
     if as_json:
-        click.echo(json.dumps({"images": [vars(i) for i in found], "removed": removed}, indent=2))
+        click.echo(json.dumps({"images": [vars(i) for i in found], "removed": removed, "in_use": in_use}, indent=2))
         return
     for image in found:
         mark = "removed " if image.name in removed else ""
         click.echo(f"{mark}{image.kind:<8} {image.name:<60} {human_size(image.size):>10}  {image.created[:19]}")
     if not found:
         click.echo("no tfwheelbuild images")
+    if in_use:
+        click.echo(f"left {len(in_use)} in use by a container (a running build?): {', '.join(in_use)}")
 
 
 @click.command()
@@ -117,7 +119,8 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
 def cache(prune: bool, older_than: str, as_json: bool) -> None:
     """Sizes of the cache volumes (Bazel per toolchain, git mirrors, pip), and pruning by age.
 
-    A volume in use by a running build is never removed (the engine refuses; this says so).
+    A volume in use by a running build is never removed (the engine refuses; this says which, and
+    prunes the others).
 
     \b
     Example:
@@ -131,18 +134,20 @@ def cache(prune: bool, older_than: str, as_json: bool) -> None:
     age = parse_age(older_than, "--older-than")
     engine = Engine.connect()
     found = engine.tool_volumes()
-    removed = []
+    removed: list[str] = []
+    in_use: list[str] = []
     if prune:
         for volume in select(found, age):
-            engine.remove_volume(volume.name)
-            removed.append(volume.name)
+            (removed if engine.remove_volume(volume.name) else in_use).append(volume.name)
     if as_json:
-        click.echo(json.dumps({"volumes": [vars(v) for v in found], "removed": removed}, indent=2))
+        click.echo(json.dumps({"volumes": [vars(v) for v in found], "removed": removed, "in_use": in_use}, indent=2))
         return
     for volume in found:
         mark = "removed " if volume.name in removed else ""
         click.echo(f"{mark}{volume.name:<40} {human_size(volume.size):>10}  {volume.created[:19]}")
     click.echo(f"total {human_size(sum(v.size for v in found))} in {len(found)} volumes")
+    if in_use:
+        click.echo(f"left {len(in_use)} in use by a container (a running build?): {', '.join(in_use)}")
 
 
 @click.command()

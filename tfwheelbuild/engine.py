@@ -237,17 +237,25 @@ class Engine:
                          created=str(v.get("CreatedAt", "")), kind="volume", id=str(v["Name"]))
                 for v in volumes if LABEL in (v.get("Labels") or {})]
 
-    def remove_image(self, ref: str) -> None:
+    def remove_image(self, ref: str) -> bool:
+        """Remove an image; False when a container still uses it (the engine refuses: 409)."""
         try:
             self._client.images.remove(ref)
         except ENGINE_FAILURES as exc:
+            if _in_use(exc):
+                return False
             raise EngineError(f"cannot remove image {ref}: {_first_line(exc)}") from exc
+        return True
 
-    def remove_volume(self, name: str) -> None:
+    def remove_volume(self, name: str) -> bool:
+        """Remove a volume; False when a container (a running build) still uses it."""
         try:
             self._client.volumes.get(name).remove()
         except ENGINE_FAILURES as exc:
-            raise EngineError(f"cannot remove volume {name} (a build may be using it): {_first_line(exc)}") from exc
+            if _in_use(exc):
+                return False
+            raise EngineError(f"cannot remove volume {name}: {_first_line(exc)}") from exc
+        return True
 
     def tool_containers(self) -> list[ToolContainer]:
         """Every container carrying the tool's label, running or not (what `clean` chooses from)."""
@@ -472,6 +480,10 @@ def check_engine_address(value: str) -> str:
                          remedy="give unix:///var/run/docker.sock, tcp://HOST:2375, ssh://USER@HOST (the docker CLI's "
                                 "DOCKER_HOST forms)")
     return value
+
+
+def _in_use(exc: Exception) -> bool:
+    return isinstance(exc, docker.errors.APIError) and exc.status_code == 409
 
 
 def _engine_gone(exc: Exception, doing: str) -> EngineError | None:

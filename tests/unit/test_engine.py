@@ -265,3 +265,20 @@ def test_unreachable_engine_is_named_by_the_address_given(monkeypatch: pytest.Mo
     assert "DOCKER_HOST /" not in caught.value.message
     assert "--docker-host" in caught.value.remedy
     assert os.environ["DOCKER_HOST"] == "bogus://"
+
+
+class _Conflict(docker.errors.APIError):
+    """What the engine answers when a container still uses the image or volume."""
+
+    def __init__(self) -> None:
+        super().__init__("409 Client Error: Conflict (\"volume is in use - [3f2a]\")")
+
+    @property
+    def status_code(self) -> int:
+        return 409
+
+
+@pytest.mark.parametrize("method", ["remove_image", "remove_volume"])
+def test_removing_what_a_container_uses_is_refused_not_fatal(method: str) -> None:
+    engine = Engine(Raising(_Conflict))
+    assert getattr(engine, method)("tfwb-cache") is False

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tfwheelbuild.cli import main
-from tfwheelbuild.engine import Engine, ToolContainer
+from tfwheelbuild.engine import Engine, Resource, ToolContainer
 from tfwheelbuild.errors import ImageError
 from tfwheelbuild.locks import LOCK_LABEL, RUN_LOCK, run_lock
 
@@ -32,6 +32,14 @@ class FakeEngine:
 
     def build_containers(self) -> list[Any]:
         return []
+
+    def tool_volumes(self) -> list[Resource]:
+        return [Resource(name=name, size=1, created="2020-01-01T00:00:00Z", kind="volume", id=name)
+                for name in ("tfwb-busy", "tfwb-idle")]
+
+    def remove_volume(self, name: str) -> bool:
+        self.removed.append(name)
+        return name != "tfwb-busy"
 
     def images_labelled(self, _label: str) -> list[tuple[str, str]]:
         return []
@@ -219,3 +227,14 @@ def test_base_import_bad_arguments_write_nothing(source: str, extra: list[str], 
 def test_base_help_has_an_example(tmp_path: Path) -> None:
     result = _run(["base", "--help"], tmp_path)
     assert "Example" in result.stdout and "tfwheelbuild base bootstrap --suite" in result.stdout
+
+
+def test_cache_prune_goes_on_past_a_volume_in_use_and_names_it(tmp_path: Path,
+                                                               engine_calls: list[FakeEngine]) -> None:
+    fake = FakeEngine()
+    engine_calls.append(fake)
+    result = _run(["cache", "--prune", "--older-than", "1d"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert fake.removed == ["tfwb-busy", "tfwb-idle"]
+    assert "left 1 in use by a container (a running build?): tfwb-busy" in result.stdout
+    assert "removed tfwb-idle" in result.stdout and "removed tfwb-busy" not in result.stdout
