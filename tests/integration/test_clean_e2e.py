@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import tfwheelbuild
+from tests.integration.conftest import FIXTURE_PATCHES, tfwheelbuild
 from tfwheelbuild.engine import BUILD_LABEL, Engine
 from tfwheelbuild.locks import run_lock
 
@@ -72,3 +72,31 @@ def test_clean_removes_stopped_and_kept_containers_never_a_live_runs(base_image:
     finally:
         for container in made:
             subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+
+
+def test_clean_during_a_real_build_leaves_it_alone_and_the_build_succeeds(fixture_repo: Path, work_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    from tests.integration.test_faults_e2e import Run
+
+    out = tmp_path / "out"
+    run = Run(["build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo), "--work-dir", str(work_dir),
+               "--cache-namespace", "clean", "--output", str(out), "--patches", str(FIXTURE_PATCHES), "--force"])
+    try:
+        run.wait_for("▶ source")  # the build container is up, its caches mounted
+        ours = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter",
+                               f"label={BUILD_LABEL}={run.build_id}"], capture_output=True, text=True,
+                              check=True).stdout.split()
+        assert ours, "the build's container is not running"
+        cleaned = tfwheelbuild("clean", "--work-dir", str(work_dir))
+        assert cleaned.code == 0, cleaned.stderr
+        assert all(exists(c) for c in ours), cleaned.stdout
+        assert any("its run is still going" in ln and f"tfwb-{run.build_id}" in ln
+                   for ln in cleaned.stdout.splitlines()), cleaned.stdout
+        assert (work_dir / "builds" / run.build_id).is_dir()
+        code = run.finish(timeout=3000)
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    assert code == 0, "\n".join(run.lines[-30:])
+    assert list(out.glob("*.whl"))
+    assert not any(exists(c) for c in ours)  # and the build removed its own container as usual
