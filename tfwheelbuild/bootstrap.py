@@ -7,19 +7,27 @@ on non-arm64 hosts, qemu binfmt for its second stage.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from tfwheelbuild import resources
 from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.engine import Engine
-from tfwheelbuild.errors import BaseBootstrapError, EmulationMissingError
+from tfwheelbuild.errors import BaseBootstrapError, EmulationMissingError, UsageError
 
 DEBIAN_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 SOURCES_LIST = Path("/etc/apt/sources.list")
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
+DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
+# The suites this tool's bases are made from (a Python each: 3.9, 3.11, 3.13).
+TOOL_SUITES = ("bullseye", "bookworm", "trixie")
+MIRROR_SCHEMES = ("http", "https", "file")
 
 
 def base_tag(suite: str, arch: str = "arm64") -> str:
@@ -50,6 +58,57 @@ def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIS
             if uri and "security" not in uri:
                 return uri
     return FALLBACK_MIRROR
+
+
+def check_mirror(mirror: str) -> str:
+    """An apt mirror URL debootstrap can read; `mirror` back, else UsageError."""
+    parts = urllib.parse.urlsplit(mirror)
+    if parts.scheme not in MIRROR_SCHEMES or not (parts.netloc or parts.scheme == "file"):
+        raise UsageError(f"--mirror {mirror!r} is not an apt mirror URL",
+                         remedy="give the mirror's Debian root, e.g. http://mirror.example/debian "
+                                "(http://, https:// or file:/)")
+    return mirror
+
+
+def debian_suites(scripts: Path = DEBOOTSTRAP_SCRIPTS) -> list[str]:
+    """The Debian suites this host's debootstrap knows (its scripts that are Debian's, i.e. sid's)."""
+    if not scripts.is_dir():
+        return []
+    return sorted(p.name for p in scripts.iterdir()
+                  if p.name == "sid" or (p.is_symlink() and p.resolve().name == "sid"))
+
+
+def check_suite(suite: str, scripts: Path = DEBOOTSTRAP_SCRIPTS) -> str:
+    """A suite name debootstrap knows (when it is installed here to ask); `suite` back, else UsageError."""
+    known = debian_suites(scripts)
+    others = [s for s in known if s not in TOOL_SUITES]
+    hint = ", ".join(TOOL_SUITES) + (f"; debootstrap here also knows {', '.join(others)}" if others else "")
+    if not re.fullmatch(r"[a-z][a-z0-9.-]{0,40}", suite):
+        raise UsageError(f"--suite {suite!r} is not a Debian suite name", remedy=f"choose a Debian suite: {hint}")
+    if scripts.is_dir() and not (scripts / suite).exists():
+        raise UsageError(f"debootstrap knows no suite {suite!r}", remedy=f"choose a Debian suite: {hint}")
+    return suite
+
+
+def mirror_serves(mirror: str, suite: str, timeout: float = 15) -> bool | None:
+    """Whether the mirror has dists/<suite>/Release; None when it cannot be asked (debootstrap then says)."""
+    if urllib.parse.urlsplit(mirror).scheme not in ("http", "https"):
+        return None
+    url = f"{mirror.rstrip('/')}/dists/{suite}/Release"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return True
+    except urllib.error.HTTPError as exc:
+        return False if exc.code == 404 else None
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def check_suite_on_mirror(suite: str, mirror: str) -> None:
+    if mirror_serves(mirror, suite) is False:
+        raise UsageError(f"the mirror {mirror} serves no suite {suite!r} (it has no dists/{suite}/Release)",
+                         remedy=f"choose a suite that mirror serves (this tool's bases use {', '.join(TOOL_SUITES)}), "
+                                "or another --mirror")
 
 
 def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog, arch: str = "arm64") -> str:

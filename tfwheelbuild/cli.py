@@ -252,7 +252,17 @@ def runtime_test_summary(wheel: str, result: dict[str, Any]) -> str:
 
 @main.group()
 def base() -> None:
-    """Base images for the builder and runtime images."""
+    """Base images for the builder and runtime images, made without a registry.
+
+    `build` pulls ubuntu:22.04 when a registry answers and otherwise bootstraps a Debian base
+    itself; these commands make one ahead of time (air-gapped hosts) or from a rootfs tarball.
+
+    \b
+    Examples:
+      tfwheelbuild base bootstrap --suite bookworm
+      tfwheelbuild base import ./ubuntu-base-22.04.5-base-arm64.tar.gz --sha256 HEX
+      tfwheelbuild build --tf 2.16.1 --py 3.11 --base-image tfwheelbuild/base:bookworm-arm64
+    """
 
 
 @base.command("bootstrap")
@@ -268,18 +278,28 @@ def base_bootstrap(suite: str, mirror: str, force: bool) -> None:
     Example:
       tfwheelbuild base bootstrap --suite bookworm --mirror http://deb.debian.org/debian
     """
-    from tfwheelbuild.bootstrap import base_tag, bootstrap_base, host_mirror
+    from tfwheelbuild.bootstrap import (
+        base_tag,
+        bootstrap_base,
+        check_mirror,
+        check_suite,
+        check_suite_on_mirror,
+        host_mirror,
+    )
     from tfwheelbuild.buildlog import BuildLog
     from tfwheelbuild.engine import Engine
 
+    check_suite(suite)
+    mirror = check_mirror(mirror) if mirror else host_mirror()
     engine = Engine.connect()
     tag = base_tag(suite)
     if engine.image_id(tag) and not force:
         click.echo(f"{tag} exists (use --force to rebuild)")
         return
+    check_suite_on_mirror(suite, mirror)
     log = BuildLog(default_work_root() / "base" / f"{suite}.log")
     try:
-        bootstrap_base(engine, suite, mirror or host_mirror(), log)
+        bootstrap_base(engine, suite, mirror, log)
     finally:
         log.close()
     click.echo(tag)
@@ -305,9 +325,10 @@ def base_import(source: str, sha256: str, name: str, arch: str, force: bool) -> 
         https://cdimage.ubuntu.com/ubuntu-base/releases/22.04/release/ubuntu-base-22.04.5-base-arm64.tar.gz
       tfwheelbuild build --tf 2.16.1 --py 3.10 --base-image tfwheelbuild/base:ubuntu-base-22.04.5-base-arm64
     """
-    from tfwheelbuild.rootfs import image_name, import_rootfs
+    from tfwheelbuild.rootfs import check_import_args, image_name, import_rootfs
 
     name = name or image_name(source)
+    check_import_args(source, sha256=sha256, name=name)
     with engine_session(None, "base", f"import-{name}-{arch}", verbose=False) as (engine, log):
         imported = import_rootfs(engine, source, name=name, arch=arch, sha256=sha256, ca_bundle=host_ca(), log=log,
                                  force=force)

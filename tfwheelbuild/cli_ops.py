@@ -34,22 +34,28 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
     import os
     from dataclasses import asdict
 
-    from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.bootstrap import check_mirror, host_mirror
     from tfwheelbuild.doctor import format_table, run_checks
     from tfwheelbuild.errors import ImageError
+    from tfwheelbuild.plan import DEFAULT_BASE_IMAGE
 
     def arm64_image(engine: Any) -> str:
-        # Any arm64 image the tool made serves; else the default base, if a registry answers.
+        # Any arm64 image already here serves (the tool's, or the default base); a registry is only
+        # asked when there is none, so a host that bootstrapped its base never tries to pull.
         for tag, arch in engine.images_labelled("org.tfwheelbuild.role"):
             if arch == "arm64":
                 return str(tag)
+        if engine.image_id(DEFAULT_BASE_IMAGE) and engine.image_arch(DEFAULT_BASE_IMAGE) == "arm64":
+            return DEFAULT_BASE_IMAGE
         try:
-            engine.pull("ubuntu:22.04")
-        except Exception as exc:
-            raise ImageError("no arm64 image here to test with, and ubuntu:22.04 cannot be pulled",
+            engine.pull(DEFAULT_BASE_IMAGE)
+        except ImageError as exc:
+            raise ImageError(f"no arm64 image here to test with, and {DEFAULT_BASE_IMAGE} cannot be pulled",
                              remedy="run `tfwheelbuild base bootstrap` (no registry needed)") from exc
-        return "ubuntu:22.04"
+        return DEFAULT_BASE_IMAGE
 
+    if mirror:
+        check_mirror(mirror)
     checks = run_checks(
         source=source, apt_mirror=mirror or host_mirror(),
         pip_index=os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/"),
@@ -84,21 +90,24 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
     from tfwheelbuild.housekeeping import parse_age
     from tfwheelbuild.report import human_size
 
+    age = parse_age(older_than, "--older-than")
     engine = Engine.connect()
     found = engine.tool_images()
-    removed = []
+    removed: list[str] = []
+    in_use: list[str] = []
     if prune:
-        for image in select(found, parse_age(older_than)):
-            engine.remove_image(image.id)
-            removed.append(image.name)
+        for image in select(found, age):
+            (removed if engine.remove_image(image.id) else in_use).append(image.name)
     if as_json:
-        click.echo(json.dumps({"images": [vars(i) for i in found], "removed": removed}, indent=2))
+        click.echo(json.dumps({"images": [vars(i) for i in found], "removed": removed, "in_use": in_use}, indent=2))
         return
     for image in found:
         mark = "removed " if image.name in removed else ""
         click.echo(f"{mark}{image.kind:<8} {image.name:<60} {human_size(image.size):>10}  {image.created[:19]}")
     if not found:
         click.echo("no tfwheelbuild images")
+    if in_use:
+        click.echo(f"left {len(in_use)} in use by a container (a running build?): {', '.join(in_use)}")
 
 
 @click.command()
@@ -110,7 +119,8 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
 def cache(prune: bool, older_than: str, as_json: bool) -> None:
     """Sizes of the cache volumes (Bazel per toolchain, git mirrors, pip), and pruning by age.
 
-    A volume in use by a running build is never removed (the engine refuses; this says so).
+    A volume in use by a running build is never removed (the engine refuses; this says which, and
+    prunes the others).
 
     \b
     Example:
@@ -121,20 +131,23 @@ def cache(prune: bool, older_than: str, as_json: bool) -> None:
     from tfwheelbuild.housekeeping import parse_age
     from tfwheelbuild.report import human_size
 
+    age = parse_age(older_than, "--older-than")
     engine = Engine.connect()
     found = engine.tool_volumes()
-    removed = []
+    removed: list[str] = []
+    in_use: list[str] = []
     if prune:
-        for volume in select(found, parse_age(older_than)):
-            engine.remove_volume(volume.name)
-            removed.append(volume.name)
+        for volume in select(found, age):
+            (removed if engine.remove_volume(volume.name) else in_use).append(volume.name)
     if as_json:
-        click.echo(json.dumps({"volumes": [vars(v) for v in found], "removed": removed}, indent=2))
+        click.echo(json.dumps({"volumes": [vars(v) for v in found], "removed": removed, "in_use": in_use}, indent=2))
         return
     for volume in found:
         mark = "removed " if volume.name in removed else ""
         click.echo(f"{mark}{volume.name:<40} {human_size(volume.size):>10}  {volume.created[:19]}")
     click.echo(f"total {human_size(sum(v.size for v in found))} in {len(found)} volumes")
+    if in_use:
+        click.echo(f"left {len(in_use)} in use by a container (a running build?): {', '.join(in_use)}")
 
 
 @click.command()
@@ -152,17 +165,28 @@ def clean(logs_older_than: str, work_dir: Path | None) -> None:
       tfwheelbuild clean --logs-older-than 30d
     """
     from tfwheelbuild.engine import Engine
-    from tfwheelbuild.housekeeping import old_build_dirs, parse_age, staging_dirs
+    from tfwheelbuild.errors import UsageError
+    from tfwheelbuild.housekeeping import containers_to_clean, left_summary, old_build_dirs, parse_age, staging_dirs
+    from tfwheelbuild.locks import dir_is_live, run_is_live
 
+    # Every argument is checked before anything is removed.
+    age = parse_age(logs_older_than, "--logs-older-than") if logs_older_than else None
     root = work_dir or default_work_root()
-    containers = Engine.connect().remove_leftover_containers()
-    staging = staging_dirs(root)
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--work-dir {root} is not a directory", remedy="give the --work-dir your builds used")
+    engine = Engine.connect()
+    choice = containers_to_clean(engine.tool_containers(), run_is_live)
+    removed = [c.name for c in choice.remove if engine.remove_container(c.id)]
+    # A build still running owns its build dir, staging copy included.
+    staging = [p for p in staging_dirs(root) if not dir_is_live(p.parent)]
     for path in staging:
         shutil.rmtree(path, ignore_errors=True)
-    old = old_build_dirs(root, parse_age(logs_older_than)) if logs_older_than else []
+    old = [p for p in old_build_dirs(root, age) if not dir_is_live(p)] if age is not None else []
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
-    click.echo(f"removed {len(containers)} containers, {len(staging)} staging dirs, {len(old)} old build dirs")
+    click.echo(f"removed {len(removed)} containers, {len(staging)} staging dirs, {len(old)} old build dirs")
+    for line in left_summary(choice.left):
+        click.echo(line)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -189,10 +213,21 @@ def shell(build: str, command: tuple[str, ...], list_only: bool) -> None:
     from tfwheelbuild.errors import UsageError
     from tfwheelbuild.plan import SRC
 
+    if list_only and command:
+        raise UsageError(f"--list runs no command (got {' '.join(command)!r})",
+                         remedy="drop the command to list, or drop --list to run it in a build's container")
+    if not list_only and not shutil.which("docker"):
+        raise UsageError("the docker command line client is not installed",
+                         remedy="install it (the shell needs its terminal handling), or use `docker exec` from a "
+                                "host that has it")
     found = Engine.connect().build_containers()
     if list_only:
-        for row in found:
+        rows = [r for r in found if not build or r.build_id == build or r.build_id.endswith(build)]
+        for row in rows:
             click.echo(f"{row.build_id:<44} {row.status:<10} {row.name}")
+        if not rows:
+            click.echo(f"no build containers{' match ' + repr(build) if build else ''} (a failed build keeps "
+                       "its container with --keep-container)")
         return
     chosen = [r for r in found if not build or r.build_id == build or r.build_id.endswith(build)]
     if not chosen:
@@ -210,9 +245,6 @@ def shell(build: str, command: tuple[str, ...], list_only: bool) -> None:
     # interactive shell needs; the SDK offers none of it.
     tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
     argv = ["docker", "exec", "-i", *tty, "-w", SRC, target.name, *(command or ("bash", "-l"))]
-    if not shutil.which("docker"):
-        raise UsageError("the docker command line client is not installed",
-                         remedy=f"install it, or use the SDK-free route: {' '.join(argv)}")
     click.echo(f"entering {target.name} (exit the shell to leave; the container stays until "
                "`tfwheelbuild clean`)", err=True)
     os.execvp("docker", argv)

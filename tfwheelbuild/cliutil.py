@@ -49,9 +49,20 @@ def use_docker_host(host: str | None) -> None:
         os.environ["DOCKER_HOST"] = host
 
 
+def _docker_host(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    from tfwheelbuild.engine import check_engine_address
+
+    if value:
+        try:
+            check_engine_address(value)
+        except UsageError as exc:  # click's own error for a bad value: exit 2, named --docker-host
+            raise click.BadParameter(f"{exc.message}: give unix://…, tcp://HOST:PORT or ssh://USER@HOST") from None
+    use_docker_host(value)
+
+
 # For the commands outside the build settings (doctor, images, cache, clean, shell).
 docker_host_option = click.option(
-    "--docker-host", expose_value=False, callback=lambda _ctx, _param, value: use_docker_host(value),
+    "--docker-host", expose_value=False, callback=_docker_host,
     help="Engine to use: ssh://user@arm64-box, tcp://…, unix://… [default: DOCKER_HOST].")
 
 

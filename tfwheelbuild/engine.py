@@ -7,6 +7,7 @@ the SDK, and so that every container a run starts is tracked and removed however
 from __future__ import annotations
 
 import io
+import os
 import shlex
 import shutil
 import tarfile
@@ -22,7 +23,7 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
-from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, ImageError
+from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, ImageError, UsageError
 from tfwheelbuild.interrupts import signals_deferred
 
 ARM64 = "linux/arm64"
@@ -30,7 +31,11 @@ ARM64 = "linux/arm64"
 # crashed, restarted), which surfaces from requests/urllib3 rather than as an APIError.
 ENGINE_FAILURES = (docker.errors.APIError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
 LABEL = "org.tfwheelbuild"
+BUILD_LABEL = "org.tfwheelbuild.build"
+# What the Docker SDK can connect to (docker.utils.parse_host and the ssh client).
+ENGINE_SCHEMES = ("unix", "tcp", "http", "https", "ssh", "npipe", "fd")
 LineSink = Callable[[str], None]
+RUN_ONCE_SECONDS = 300
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +70,20 @@ class BuildContainer:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ToolContainer:
+    """Any container carrying the tool's label, as `clean` sees it."""
+
+    id: str
+    name: str
+    status: str  # created, running, paused, restarting, removing, exited, dead
+    labels: Mapping[str, str]
+
+    @property
+    def stopped(self) -> bool:
+        return self.status in ("created", "exited", "dead")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Mount:
     source: str  # a volume name or an absolute host path
     target: str
@@ -90,13 +109,21 @@ class Engine:
                       else docker.from_env(version="auto", use_ssh_client=True))
             client.ping()
         except Exception as exc:  # the SDK raises many unrelated types for "nothing answers"
-            where = base_url or "DOCKER_HOST / the default socket"
-            raise EngineUnavailableError(f"cannot reach a Docker engine at {where}: {_first_line(exc)}") from exc
+            # The address itself, as the user gave it (--docker-host sets DOCKER_HOST): "DOCKER_HOST"
+            # would send someone who typed --docker-host looking for a variable they never set.
+            where = base_url or os.environ.get("DOCKER_HOST") or "the default socket (/var/run/docker.sock)"
+            remedy = (f"start the engine at {where}, or point --docker-host (or DOCKER_HOST) at one that answers"
+                      if base_url or os.environ.get("DOCKER_HOST") else None)
+            raise EngineUnavailableError(f"cannot reach a Docker engine at {where}: {_first_line(exc)}",
+                                         remedy=remedy) from exc
         return cls(client)
 
     def info(self) -> EngineInfo:
-        data = self._client.info()
-        version = self._client.version()
+        try:
+            data = self._client.info()
+            version = self._client.version()
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"engine error reading its facts: {_first_line(exc)}") from exc
         return EngineInfo(version=str(version.get("Version", "?")),
                           api_version=str(version.get("ApiVersion", "?")),
                           arch=str(data.get("Architecture", "?")), cpus=int(data.get("NCPU", 1)),
@@ -120,18 +147,28 @@ class Engine:
         return [(str(i.tags[0]), str(i.attrs.get("Architecture", "?"))) for i in images if i.tags]
 
     def image_arch(self, ref: str) -> str:
-        return str(self._client.images.get(ref).attrs.get("Architecture", "?"))
+        return str(self._image_attrs(ref).get("Architecture", "?"))
 
     def image_labels(self, ref: str) -> dict[str, str]:
-        labels = (self._client.images.get(ref).attrs.get("Config") or {}).get("Labels") or {}
+        labels = (self._image_attrs(ref).get("Config") or {}).get("Labels") or {}
         return {str(k): str(v) for k, v in labels.items()}
+
+    def _image_attrs(self, ref: str) -> dict[str, Any]:
+        try:
+            return dict(self._client.images.get(ref).attrs)
+        except docker.errors.ImageNotFound as exc:
+            # Asked for right after it was made or found: gone means someone removed it meanwhile.
+            raise ImageError(f"image {ref} is not on the engine (removed while this run used it?)") from exc
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"engine error inspecting image {ref}: {_first_line(exc)}") from exc
 
     def pull(self, ref: str, platform: str = ARM64) -> str:
         repo, _, tag = ref.partition(":")
         try:
             image = self._client.images.pull(repo, tag=tag or "latest", platform=platform)
         except ENGINE_FAILURES as exc:
-            raise ImageError(f"cannot pull {ref} for {platform}: {_first_line(exc)}") from exc
+            raise _engine_gone(exc, f"pulling {ref}") or ImageError(
+                f"cannot pull {ref} for {platform}: {_first_line(exc)}") from exc
         return str(image.id)
 
     def build_image(self, context: Path, tag: str, *, sink: LineSink, platform: str = ARM64,
@@ -158,17 +195,26 @@ class Engine:
                 if isinstance(aux, dict) and "ID" in aux:
                     image_id = str(aux["ID"])
         except ENGINE_FAILURES as exc:
-            raise ImageError(f"building {tag} failed: {_first_line(exc)}") from exc
+            raise _engine_gone(exc, f"building {tag}") or ImageError(
+                f"building {tag} failed: {_first_line(exc)}") from exc
         if error:
             raise ImageError(f"building {tag} failed: {error}")
-        return image_id or str(self._client.images.get(tag).id)
+        if image_id:
+            return image_id
+        found = self.image_id(tag)
+        if found is None:
+            raise ImageError(f"building {tag} reported success but the engine has no such image")
+        return found
 
     # ---- volumes ------------------------------------------------------------------------------
     def ensure_volume(self, name: str, labels: Mapping[str, str]) -> None:
         try:
-            self._client.volumes.get(name)
-        except docker.errors.NotFound:
-            self._client.volumes.create(name=name, labels=dict(labels))
+            try:
+                self._client.volumes.get(name)
+            except docker.errors.NotFound:
+                self._client.volumes.create(name=name, labels=dict(labels))
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"engine error preparing cache volume {name}: {_first_line(exc)}") from exc
 
     # ---- housekeeping -------------------------------------------------------------------------
     def tool_images(self) -> list[Resource]:
@@ -191,25 +237,44 @@ class Engine:
                          created=str(v.get("CreatedAt", "")), kind="volume", id=str(v["Name"]))
                 for v in volumes if LABEL in (v.get("Labels") or {})]
 
-    def remove_image(self, ref: str) -> None:
+    def remove_image(self, ref: str) -> bool:
+        """Remove an image; False when a container still uses it (the engine refuses: 409)."""
         try:
             self._client.images.remove(ref)
         except ENGINE_FAILURES as exc:
+            if _in_use(exc):
+                return False
             raise EngineError(f"cannot remove image {ref}: {_first_line(exc)}") from exc
+        return True
 
-    def remove_volume(self, name: str) -> None:
+    def remove_volume(self, name: str) -> bool:
+        """Remove a volume; False when a container (a running build) still uses it."""
         try:
             self._client.volumes.get(name).remove()
         except ENGINE_FAILURES as exc:
-            raise EngineError(f"cannot remove volume {name} (a build may be using it): {_first_line(exc)}") from exc
+            if _in_use(exc):
+                return False
+            raise EngineError(f"cannot remove volume {name}: {_first_line(exc)}") from exc
+        return True
 
-    def remove_leftover_containers(self) -> list[str]:
-        """Containers of earlier runs (killed, or kept with --keep-container); returns their names."""
-        gone = []
-        for container in self._client.containers.list(all=True, filters={"label": LABEL}):
-            container.remove(force=True)
-            gone.append(str(container.name))
-        return gone
+    def tool_containers(self) -> list[ToolContainer]:
+        """Every container carrying the tool's label, running or not (what `clean` chooses from)."""
+        try:
+            found = self._client.containers.list(all=True, filters={"label": LABEL})
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"engine error listing containers: {_first_line(exc)}") from exc
+        return [ToolContainer(id=str(c.id), name=str(c.name), status=str(c.status),
+                              labels={str(k): str(v) for k, v in (c.labels or {}).items()}) for c in found]
+
+    def remove_container(self, container_id: str) -> bool:
+        """Force-remove one container; False when it was already gone (its run removed it meanwhile)."""
+        try:
+            self._client.containers.get(container_id).remove(force=True)
+        except docker.errors.NotFound:
+            return False
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"cannot remove container {container_id[:12]}: {_first_line(exc)}") from exc
+        return True
 
     # ---- containers ---------------------------------------------------------------------------
     def start(self, image: str, *, mounts: Sequence[Mount], labels: Mapping[str, str],
@@ -263,7 +328,10 @@ class Engine:
         A new volume takes the owner of the image's directory; a volume that earlier versions
         filled as root is handed over once, recursively, and is left alone after that.
         """
-        user = str(self._client.api.inspect_container(container_id)["Config"].get("User") or "")
+        try:
+            user = str(self._client.api.inspect_container(container_id)["Config"].get("User") or "")
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"engine error inspecting the build container: {_first_line(exc)}") from exc
         if user in ("", "0", "root"):
             return  # an image without a build user (an older or user-built one): nothing to hand over
         dirs = " ".join(shlex.quote(t) for t in targets)
@@ -357,10 +425,10 @@ class Engine:
     def build_containers(self) -> list[BuildContainer]:
         """Build containers (of running builds, or kept after a failure), newest first."""
         try:
-            found = self._client.containers.list(all=True, filters={"label": "org.tfwheelbuild.build"})
+            found = self._client.containers.list(all=True, filters={"label": BUILD_LABEL})
         except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error listing containers: {_first_line(exc)}") from exc
-        rows = [BuildContainer(name=str(c.name), build_id=str(c.labels.get("org.tfwheelbuild.build", "")),
+        rows = [BuildContainer(name=str(c.name), build_id=str(c.labels.get(BUILD_LABEL, "")),
                                status=str(c.status), created=str(c.attrs.get("Created", ""))) for c in found]
         return sorted(rows, key=lambda r: r.created, reverse=True)
 
@@ -369,8 +437,17 @@ class Engine:
         container_id = self._tracked_run(image, command=list(cmd), platform=platform)
         container = self._containers[container_id]
         try:
-            code = int(container.wait(timeout=300).get("StatusCode", 1))
+            code = int(container.wait(timeout=RUN_ONCE_SECONDS).get("StatusCode", 1))
             output = container.logs().decode("utf-8", "replace")
+        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            raise EngineError(f"{cmd[0]} in {image} did not finish within {RUN_ONCE_SECONDS} s") from exc
+        except requests.exceptions.ConnectionError as exc:
+            # The SDK's wait timeout arrives wrapped as a connection error around urllib3's read timeout.
+            if isinstance(exc.args[0] if exc.args else None, urllib3.exceptions.ReadTimeoutError):
+                raise EngineError(f"{cmd[0]} in {image} did not finish within {RUN_ONCE_SECONDS} s") from exc
+            raise EngineError(f"engine error running {cmd[0]} in {image}: {_first_line(exc)}") from exc
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"engine error running {cmd[0]} in {image}: {_first_line(exc)}") from exc
         finally:
             self.remove(container_id)
         return code, output
@@ -393,6 +470,27 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
             yield raw.decode("utf-8", "replace").rstrip("\r")
     if pending:
         yield pending.decode("utf-8", "replace").rstrip("\r")
+
+
+def check_engine_address(value: str) -> str:
+    """An engine address the SDK can use (unix://, tcp://, ssh://, …), else UsageError; `value` back."""
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ENGINE_SCHEMES or not rest.strip("/"):
+        raise UsageError(f"{value!r} is not a Docker engine address",
+                         remedy="give unix:///var/run/docker.sock, tcp://HOST:2375, ssh://USER@HOST (the docker CLI's "
+                                "DOCKER_HOST forms)")
+    return value
+
+
+def _in_use(exc: Exception) -> bool:
+    return isinstance(exc, docker.errors.APIError) and exc.status_code == 409
+
+
+def _engine_gone(exc: Exception, doing: str) -> EngineError | None:
+    """A daemon that stopped answering mid-call is the engine's failure, not the image's: exit 34, retried."""
+    if isinstance(exc, docker.errors.APIError):
+        return None
+    return EngineError(f"{doing}: {_first_line(exc)}")
 
 
 def _container_error(exc: Exception, image: str) -> Exception:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,3 +41,61 @@ def cache_lock(work_root: Path, namespace: str, say: Callable[[str], None]) -> I
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# On every container of a run that holds a run lock: the lock file's absolute path, so `clean`
+# (whatever --work-dir it is given) can ask whether that run is still going.
+LOCK_LABEL = "org.tfwheelbuild.lock"
+RUN_LOCK = "run.lock"
+
+
+@contextmanager
+def run_lock(directory: Path, labels: dict[str, str]) -> Iterator[None]:
+    """Held for as long as a run (a build, a `test`, a `base import`) may have containers.
+
+    The cache lock cannot tell this: it is per namespace, so it stays held from one build to the
+    next, while a container kept after a failure belongs to a build that is over. `labels` (the
+    engine's, put on every container the run starts) gets the lock's path.
+    """
+    path = (directory / RUN_LOCK).absolute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
+    except OSError as exc:
+        raise work_dir_error(path, exc) from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # a fresh run's own file: nobody else holds it
+        labels[LOCK_LABEL] = str(path)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_is_live(labels: Mapping[str, str]) -> bool | None:
+    """Whether the run that started a container (by its labels) still holds its run lock.
+
+    None when this host cannot tell: no lock label (an older version, or a container not started
+    by a run), or the lock file is not here (removed, or the run was on another client host).
+    """
+    path = labels.get(LOCK_LABEL, "")
+    if not path:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def dir_is_live(directory: Path) -> bool:
+    """A run's directory (a build dir, a session's log dir) whose run still holds its lock there."""
+    return run_is_live({LOCK_LABEL: str((directory / RUN_LOCK).absolute())}) is True

@@ -20,7 +20,7 @@ from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine, EngineInfo
 from tfwheelbuild.errors import Interrupted, TfwbError
 from tfwheelbuild.interrupts import signals_raise_interrupted
-from tfwheelbuild.locks import cache_lock
+from tfwheelbuild.locks import cache_lock, run_lock
 from tfwheelbuild.plan import BuildOptions, BuildPlan, PatchFile, make_plan
 from tfwheelbuild.preflight import expected_key, find_in_output
 from tfwheelbuild.recipes import Recipe
@@ -153,7 +153,8 @@ def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: En
     ctx = BuildContext(plan=plan, engine=engine, info=info, log=log, build_dir=build_dir, build_id=build_id,
                        keep_container=keep_container, retest=retest)
     try:
-        results = run_pipeline(ctx)
+        with run_lock(build_dir, engine.labels):  # `clean` leaves this build's containers alone meanwhile
+            results = run_pipeline(ctx)
     except TfwbError as exc:
         exc.log_path = str(log.path)
         exc.details = first_error_block(log.stage_lines())

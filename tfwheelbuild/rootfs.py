@@ -65,6 +65,34 @@ def check_sha256(value: str) -> str:
     return value.strip().lower()
 
 
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,100}")
+SOURCE_REMEDY = ("give the path of a root filesystem tarball (e.g. ubuntu-base-22.04.5-base-arm64.tar.gz) "
+                 "or its http(s):// URL")
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.fullmatch(name):
+        raise UsageError(f"--name {name!r}: use lower-case letters, digits, '.', '_' and '-'")
+    return name
+
+
+def check_import_args(source: str, *, sha256: str, name: str) -> None:
+    """Everything `base import` is given, checked before a log, a download or an engine call."""
+    scheme = urllib.parse.urlsplit(source).scheme
+    if "://" in source and scheme not in ("http", "https", "file"):
+        raise UsageError(f"{source!r}: {scheme}:// is not a way to fetch a rootfs here", remedy=SOURCE_REMEDY)
+    if not _is_url(source):
+        path = Path(source.removeprefix("file://"))
+        if not path.exists():
+            raise UsageError(f"rootfs {path} does not exist", remedy=SOURCE_REMEDY)
+        if not path.is_file():
+            raise UsageError(f"rootfs {path} is not a file (a directory?)", remedy=SOURCE_REMEDY)
+    if sha256:
+        check_sha256(sha256)
+    if name:
+        check_name(name)
+
+
 def _is_url(source: str) -> bool:
     return urllib.parse.urlsplit(source).scheme in ("http", "https")
 
@@ -114,7 +142,7 @@ def fetch(source: str, dest: Path, context: ssl.SSLContext) -> str:
         else:
             path = Path(source.removeprefix("file://"))
             if not path.is_file():
-                raise ImageError(f"rootfs {source} is not a file")
+                raise ImageError(f"rootfs {source} is not a file", remedy=SOURCE_REMEDY)
             reader = path.open("rb")
         with reader:
             while chunk := reader.read(CHUNK):
@@ -126,8 +154,7 @@ def fetch(source: str, dest: Path, context: ssl.SSLContext) -> str:
 def import_rootfs(engine: Engine, source: str, *, name: str, arch: str, sha256: str, ca_bundle: Path | None,
                   log: BuildLog, force: bool = False) -> Imported:
     """Download (or copy), verify, and build tfwheelbuild/base:<name>-<arch> FROM scratch."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,100}", name):
-        raise UsageError(f"--name {name!r}: use lower-case letters, digits, '.', '_' and '-'")
+    check_name(name)
     context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
     tag = f"tfwheelbuild/base:{name}-{arch}"
     shown = redact(source)

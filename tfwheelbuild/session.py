@@ -43,18 +43,22 @@ def engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool
     """An engine and a log for a single-stage command; containers removed, log path on errors."""
     from tfwheelbuild.buildlog import BuildLog
     from tfwheelbuild.engine import Engine
+    from tfwheelbuild.locks import run_lock
 
     engine = Engine.connect()
     log_dir = (work_dir or default_work_root()) / kind / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     log = BuildLog(log_dir / f"{kind}.log", verbose=verbose)
     engine.labels["org.tfwheelbuild.session"] = f"{log_dir.name}-{os.getpid()}"
     try:
-        yield engine, log
+        with run_lock(log_dir, engine.labels):  # `clean` leaves this session's containers alone meanwhile
+            try:
+                yield engine, log
+            finally:
+                engine.remove_all()
     except TfwbError as exc:
         exc.log_path = str(log.path)
         raise
     finally:
-        engine.remove_all()
         log.close()
 
 

@@ -39,9 +39,16 @@ def ensure_base(engine: Engine, log: BuildLog, base: BasePlan, python: str) -> t
     image_id = engine.image_id(base.image)
     ref = base.image
     if image_id is None:
+        fallback = base_tag(base.bootstrap_suite, base.arch) if base.bootstrap_suite and not base.user_chosen else ""
+        fallback_id = engine.image_id(fallback) if fallback else None
+        # With the fallback already here, a failed pull is the usual case (no registry answered before
+        # either): one line for it, the attempt only in the log; the default is still pulled when a
+        # registry answers.
+        (log.line if fallback_id else log.say)(f"pulling {base.image} (linux/{base.arch})")
         try:
-            log.say(f"pulling {base.image} (linux/{base.arch})")
             image_id = engine.pull(base.image, platform=f"linux/{base.arch}")
+            if fallback_id:
+                log.say(f"base: pulled {base.image} (a registry answers now; it is used instead of {fallback})")
         except ImageError as exc:
             if base.user_chosen:
                 raise
@@ -49,11 +56,15 @@ def ensure_base(engine: Engine, log: BuildLog, base: BasePlan, python: str) -> t
                 raise ImageError(
                     f"{exc.message}; and no Debian suite ships Python {python} to fall back on",
                     remedy="pass --base-image with an arm64 image that has that Python") from exc
-            ref = base_tag(base.bootstrap_suite, base.arch)
-            log.say(f"cannot pull {base.image}: falling back to the {base.arch} Debian "
-                    f"{base.bootstrap_suite} base {ref} (pass --base-image to choose)")
-            image_id = engine.image_id(ref) or bootstrap_base(engine, base.bootstrap_suite, base.mirror, log,
-                                                              arch=base.arch)
+            ref = fallback
+            if fallback_id:
+                log.line(exc.message)
+                log.say(f"base: {ref} ({base.image} cannot be pulled here; --base-image chooses)")
+                image_id = fallback_id
+            else:
+                log.say(f"cannot pull {base.image}: falling back to the {base.arch} Debian "
+                        f"{base.bootstrap_suite} base {ref} (pass --base-image to choose)")
+                image_id = bootstrap_base(engine, base.bootstrap_suite, base.mirror, log, arch=base.arch)
     arch = engine.image_arch(ref)
     if arch != base.arch:
         raise ImageError(f"base image {ref} is built for {arch}, not {base.arch}",
