@@ -123,7 +123,7 @@ def disk_check(name: str, path: Path) -> Check:
     detail = f"{free:.0f} GiB free at {path}"
     if free < DISK_FAIL_GIB:
         return Check(name, "fail", detail, f"free space: TensorFlow's caches need tens of GB (at least "
-                     f"{DISK_WARN_GIB} GiB); `tfwheelbuild cache prune` frees old ones")
+                     f"{DISK_WARN_GIB} GiB); `tfwheelbuild cache --prune --older-than 30d` frees old ones")
     if free < DISK_WARN_GIB:
         return Check(name, "warn", detail, f"a full TensorFlow build wants about {DISK_WARN_GIB} GiB")
     return Check(name, "ok", detail)
