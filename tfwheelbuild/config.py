@@ -110,7 +110,8 @@ OPTIONS: tuple[OptionDef, ...] = (
               "match the builder's toolchain."),
     OptionDef("remote-instance-name", "str", "", "REAPI instance name for the remote cache/executor."),
     OptionDef("docker-host", "str", "", "Docker engine to build on, e.g. ssh://builder@arm64-box or "
-              "tcp://10.0.0.5:2376 (empty: DOCKER_HOST or the local socket). An arm64 engine builds natively."),
+              "tcp://10.0.0.5:2376 (empty: DOCKER_HOST or the local socket). An arm64 engine builds natively.",
+              check=validate.docker_host),
     OptionDef("cache-namespace", "str", "", "Name prefix for this build's cache volumes, to keep sets of "
               "caches apart (empty: the shared ones).",
               check=validate.cache_namespace),

@@ -33,7 +33,6 @@ ENGINE_FAILURES = (docker.errors.APIError, requests.exceptions.RequestException,
 LABEL = "org.tfwheelbuild"
 BUILD_LABEL = "org.tfwheelbuild.build"
 # What the Docker SDK can connect to (docker.utils.parse_host and the ssh client).
-ENGINE_SCHEMES = ("unix", "tcp", "http", "https", "ssh", "npipe", "fd")
 LineSink = Callable[[str], None]
 RUN_ONCE_SECONDS = 300
 
@@ -474,12 +473,16 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
 
 def check_engine_address(value: str) -> str:
     """An engine address the SDK can use (unix://, tcp://, ssh://, …), else UsageError; `value` back."""
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in ENGINE_SCHEMES or not rest.strip("/"):
-        raise UsageError(f"{value!r} is not a Docker engine address",
-                         remedy="give unix:///var/run/docker.sock, tcp://HOST:2375, ssh://USER@HOST (the docker CLI's "
-                                "DOCKER_HOST forms)")
-    return value
+    from tfwheelbuild import validate
+
+    try:
+        if validate.docker_host(value):
+            return value
+    except ValueError:
+        pass
+    raise UsageError(f"{value!r} is not a Docker engine address",
+                     remedy="give unix:///var/run/docker.sock, tcp://HOST:2375, ssh://USER@HOST (the docker CLI's "
+                            "DOCKER_HOST forms)")
 
 
 def _in_use(exc: Exception) -> bool:

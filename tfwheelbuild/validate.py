@@ -156,3 +156,19 @@ def memory_limit(text: str) -> str:
     """`memory` as the option keeps it (the string), once `memory` accepts it."""
     memory(text)
     return text.strip()
+
+
+# The engine addresses the Docker SDK (and the docker CLI's DOCKER_HOST) understands.
+ENGINE_SCHEMES = ("unix", "tcp", "http", "https", "ssh", "npipe", "fd")
+
+
+def docker_host(text: str) -> str:
+    """An engine address (unix://, tcp://, ssh://, …) or '' (DOCKER_HOST / the default socket)."""
+    value = text.strip()
+    if not value:
+        return value
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ENGINE_SCHEMES or not rest.strip("/"):
+        raise ValueError("not a Docker engine address: give unix:///var/run/docker.sock, tcp://HOST:2375 or "
+                         "ssh://USER@HOST (the docker CLI's DOCKER_HOST forms)")
+    return value
