@@ -186,7 +186,7 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
     from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
     from tfwheelbuild.wheelinfo import inspect_wheel
 
-    info = inspect_wheel(wheel)
+    info = inspect_wheel(wheel, python=python)
     python = python or python_from_tags(info.pythons)
     with engine_session(work_dir, "tests", info.name, verbose=verbose) as (engine, log):
         tag = arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)
