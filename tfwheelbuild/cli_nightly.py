@@ -16,8 +16,9 @@ from tfwheelbuild.cliutil import handle_errors, resolve_settings, settings_optio
 from tfwheelbuild.nightly import Outcome
 from tfwheelbuild.session import default_work_root, verify_from_index
 
-INDEX_HELP = ("Where to publish: an upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
-              "repository name, or a directory [default: the local index under the user's data dir].")
+INDEX_HELP = ("Where to publish: an http(s) upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
+              "repository name, an existing directory, or a new one written as a path (/…, ./…, ../…, ~/…, "
+              "file://…) [default: the local index under the user's data dir].")
 
 
 @click.command()
