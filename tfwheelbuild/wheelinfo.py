@@ -228,11 +228,20 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
             for info in src.infolist():
                 if info.filename in (record, target) or info.is_dir():
                     continue
-                with src.open(info) as handle:  # WheelFile checks each entry against the old RECORD
-                    payload = handle.read()
-                add(info.filename, payload, mode=0o755 if (info.external_attr >> 16) & 0o111 else 0o644,
-                    date_time=stamp if source_date_epoch is not None else info.date_time,
-                    compress_type=info.compress_type)
+                entry = zipfile.ZipInfo(info.filename,
+                                        date_time=stamp if source_date_epoch is not None else info.date_time)
+                entry.external_attr = (stat.S_IFREG | (0o755 if (info.external_attr >> 16) & 0o111 else 0o644)) << 16
+                entry.compress_type = info.compress_type
+                entry.file_size = info.file_size  # as writestr sets it: the same zip64 choice, the same bytes
+                digest = hashlib.sha256()
+                # Chunk by chunk: TensorFlow's largest library alone is hundreds of MB uncompressed.
+                # WheelFile checks each entry against the old RECORD as it is read.
+                with src.open(info) as handle, dest.open(entry, "w") as out:
+                    while chunk := handle.read(CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                hashed = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+                rows.append((info.filename, f"sha256={hashed}", str(info.file_size)))
             add(target, data, mode=0o644, date_time=stamp)
             text = io.StringIO()
             csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n").writerows([*rows, (record, "", "")])
