@@ -243,3 +243,20 @@ def test_the_deep_check_streams_members(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 << 20, f"{peak} bytes held to check a wheel with an 8 MB member"
+
+
+def test_stamping_a_wheel_streams_its_members(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from tests.unit.conftest import write_wheel
+    from tfwheelbuild.wheelinfo import add_dist_info_file
+
+    path = write_wheel(tmp_path, extra={"demo_pkg/_big.so": _elf(183) + random.Random(3).randbytes(8 << 20)})
+    tracemalloc.start()
+    try:
+        add_dist_info_file(path, "tfwheelbuild.json", b"{}", source_date_epoch=1700000000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak} bytes held to stamp a wheel with an 8 MB member"
+    assert inspect_wheel(path).name == "demo-pkg"
