@@ -258,5 +258,5 @@ def test_stamping_a_wheel_streams_its_members(tmp_path: Path) -> None:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 4 << 20, f"{peak} bytes held to stamp a wheel with an 8 MB member"
+    assert peak < 6 << 20, f"{peak} bytes held to stamp a wheel with an 8 MB member"
     assert inspect_wheel(path).name == "demo-pkg"
