@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 repo="${TFWB_DEMO_REPO:-${XDG_CACHE_HOME:-$HOME/.cache}/tfwheelbuild-demo/fixture-repo}"
+out="${TFWB_DEMO_OUTPUT:-dist}"
+case "$out" in /*) ;; *) out="./$out" ;; esac  # --index makes a new directory index only from a plain path
 "$BIN/python" tests/fixtures/make_repo.py "$repo" --units "${TFWB_DEMO_UNITS:-8}"
 "$BIN/tfwheelbuild" build --tf 2.16.1 --py 3.11 --source "$repo" \
-  --patches tests/fixtures/patches --output "${TFWB_DEMO_OUTPUT:-dist}" \
-  --publish --index "${TFWB_DEMO_OUTPUT:-dist}/index" "$@"
-ls -l "${TFWB_DEMO_OUTPUT:-dist}"
-echo "pip install --index-url file://$(cd "${TFWB_DEMO_OUTPUT:-dist}/index" && pwd)/simple/ tensorflow   # on an aarch64 host"
+  --patches tests/fixtures/patches --output "$out" \
+  --publish --index "$out/index" "$@"
+ls -l "$out"
+echo "pip install --index-url file://$(cd "$out/index" && pwd)/simple/ tensorflow   # on an aarch64 host"

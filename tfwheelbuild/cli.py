@@ -171,16 +171,16 @@ def _build_and_publish(opts: Any, recipe: Any, patches: Any, settings: Any, kw: 
     from tfwheelbuild.jobs import pin_source
     from tfwheelbuild.manifest import check_writable
     from tfwheelbuild.pipeline import run_build
+    from tfwheelbuild.publish import resolve_index
 
+    target = resolve_index(settings["index"]) if kw["do_publish"] else None  # a bad --index fails first
     check_writable(opts.output)
     opts, commit = pin_source(opts, recipe, lambda line: click.echo(line, err=True))
-    if not kw["do_publish"]:
+    if target is None:
         return run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
                          verbose=kw["verbose"], keep_container=kw["keep_container"], retest=kw["retest"])
     from tfwheelbuild.jobs import index_lookup, publish_and_verify
-    from tfwheelbuild.publish import resolve_index
 
-    target = resolve_index(settings["index"])
     with History() as history:
         summary = run_build(opts, recipe, patches, commit=commit, force=kw["force"], quiet=kw["quiet"],
                             verbose=kw["verbose"], in_index=index_lookup(target, history),
@@ -221,7 +221,7 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
     from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
     from tfwheelbuild.wheelinfo import inspect_wheel
 
-    info = inspect_wheel(wheel)
+    info = inspect_wheel(wheel, python=python)
     python = python or python_from_tags(info.pythons)
     with engine_session(work_dir, "tests", info.name, verbose=verbose) as (engine, log):
         tag = arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)

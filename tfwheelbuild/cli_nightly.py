@@ -17,8 +17,9 @@ from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, handle_er
 from tfwheelbuild.nightly import Outcome
 from tfwheelbuild.session import default_work_root, verify_from_index
 
-INDEX_HELP = ("Where to publish: an upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
-              "repository name, or a directory [default: the local index under the user's data dir].")
+INDEX_HELP = ("Where to publish: an http(s) upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
+              "repository name, an existing directory, or a new one written as a path (/…, ./…, ../…, ~/…, "
+              "file://…) [default: the local index under the user's data dir].")
 
 
 @click.command()
@@ -48,8 +49,10 @@ def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool,
       TWINE_USERNAME=ci TWINE_PASSWORD=... tfwheelbuild publish dist/*.whl --index https://pypi.internal/
       tfwheelbuild publish dist/*.whl --index /srv/wheels        # then: pip install --index-url file:///srv/wheels/simple/
     """
+    from functools import partial
+
     from tfwheelbuild.publish import publish as do_publish
-    from tfwheelbuild.publish import resolve_index
+    from tfwheelbuild.publish import resolve_index, verify_published
 
     target = resolve_index(index, simple_url=simple_url)
     results = do_publish(list(wheels), target)
@@ -58,8 +61,9 @@ def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool,
         row: dict[str, Any] = {"wheel": result.wheel, "status": result.status, "index": result.index,
                                "simple_url": result.simple_url}
         if verify:
-            row["verified"] = verify_from_index(wheel, target, base_image=base_image, mirror=mirror,
-                                                index_url=index_url, work_dir=work_dir, verbose=verbose)
+            row["verified"] = verify_published(result, target, partial(
+                verify_from_index, wheel, target, base_image=base_image, mirror=mirror, index_url=index_url,
+                work_dir=work_dir, verbose=verbose))
         rows.append(row)
         if not as_json:
             said = "published" if result.status == "uploaded" else "already on the index (identical), skipped"

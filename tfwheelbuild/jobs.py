@@ -100,14 +100,14 @@ def index_lookup(target: IndexTarget, history: History) -> Callable[[str], str |
 def publish_and_verify(wheel: Path, build_key: str, target: IndexTarget, history: History, *, verify: bool,
                        settings: Settings, verbose: bool = False) -> dict[str, object]:
     """Publish a tested wheel, record it under its key, then install it back from the index."""
-    from tfwheelbuild.publish import publish
+    from tfwheelbuild.publish import publish, verify_published
     from tfwheelbuild.session import verify_from_index
 
     result = publish([wheel], target)[0]
     history.record_published(build_key, target.display, wheel.name, result.sha256)
     out: dict[str, object] = {"status": result.status, "index": result.index, "simple_url": result.simple_url}
     if verify:
-        out["verified"] = verify_from_index(wheel, target, base_image=settings["base-image"],
-                                            mirror=settings["mirror"], index_url=settings["index-url"],
-                                            work_dir=settings["work-dir"], verbose=verbose)
+        out["verified"] = verify_published(result, target, lambda: verify_from_index(
+            wheel, target, base_image=settings["base-image"], mirror=settings["mirror"],
+            index_url=settings["index-url"], work_dir=settings["work-dir"], verbose=verbose))
     return out

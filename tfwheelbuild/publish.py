@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import configparser
+import difflib
 import hashlib
 import os
 import re
@@ -19,15 +20,16 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Literal
 
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from tfwheelbuild.errors import CredentialsError, PublishError, VersionConflictError
+from tfwheelbuild.errors import CredentialsError, PublishError, RuntimeTestError, TfwbError, VersionConflictError
 from tfwheelbuild.remote import LOOPBACK_HOSTS, redact
 from tfwheelbuild.simple_index import LocalIndex, default_index_root
 from tfwheelbuild.wheelinfo import WheelInfo, inspect_wheel
@@ -71,26 +73,68 @@ def simple_url_for(upload_url: str) -> str:
     return base + "/simple/"
 
 
+INDEX_FORMS = ("an http(s):// upload URL, a repository named in ~/.pypirc, an existing directory, or a new "
+               "directory written as a path (/abs, ./rel, ../rel, ~/… or file://…)")
+INDEX_REMEDY = f"give --index (or the `index` key, TFWHEELBUILD_INDEX) as {INDEX_FORMS}"
+REMOTE_SCHEMES = ("http", "https")
+PATH_PREFIXES = ("/", "./", "../", "~/")
+
+
 def resolve_index(value: str, *, simple_url: str = "", pypirc: Path | None = None) -> IndexTarget:
-    """--index: empty (the embedded local index), a directory, file:// URL, http(s) URL or .pypirc name."""
+    """Where to publish: the one place an index string (--index, `index`, TFWHEELBUILD_INDEX) is read.
+
+    Empty: the embedded local index. An http(s) URL or a ~/.pypirc repository: a remote index. A
+    directory index only when that is plainly meant: one that exists, or a path written as one
+    (absolute, ./, ../, ~/, file://). Anything else (another scheme, a typo of one, a name that is
+    neither a directory nor a ~/.pypirc section) is refused: it would otherwise become a new
+    directory in the working folder and "publish" into it.
+    """
     if not value:
         root = default_index_root()
         return IndexTarget("local", str(root), LocalIndex(root).url)
-    if value.startswith(("http://", "https://")):
-        upload = value.rstrip("/")
-        if upload.endswith("/simple"):
-            upload = upload[: -len("/simple")]  # pypiserver takes uploads at its root
-        return IndexTarget("remote", upload, simple_url or simple_url_for(redact(upload)))
-    if value.startswith("file://"):
-        value = urllib.parse.unquote(urllib.parse.urlsplit(value).path)
-    elif "/" not in value and not Path(value).exists():
-        config = _pypirc(pypirc)
-        if config.has_section(value):
-            url = config.get(value, "repository", fallback="")
-            if not url:
-                raise PublishError(f"~/.pypirc section [{value}] has no repository URL")
-            return IndexTarget("remote", url.rstrip("/"), simple_url or simple_url_for(url), repository=value)
-    root = Path(value).expanduser().resolve()
+    if "://" in value:
+        scheme = value.split("://", 1)[0].lower()
+        if scheme == "file":
+            return _directory_target(urllib.parse.unquote(urllib.parse.urlsplit(value).path), value)
+        if scheme not in REMOTE_SCHEMES:
+            hint = difflib.get_close_matches(scheme, [*REMOTE_SCHEMES, "file"], n=1)
+            raise PublishError(f"index {redact(value)}: unknown scheme '{scheme}://'"
+                               + (f"; did you mean '{hint[0]}://'?" if hint else ""), remedy=INDEX_REMEDY)
+        return _remote_target(value, simple_url)
+    if Path(value).expanduser().exists() or value.startswith(PATH_PREFIXES) or value in (".", "..", "~"):
+        return _directory_target(value, value)
+    sections = _pypirc(pypirc).sections()
+    if value in sections:
+        url = _pypirc(pypirc).get(value, "repository", fallback="")
+        if not url:
+            raise PublishError(f"~/.pypirc section [{value}] has no repository URL",
+                               remedy=f"add `repository = https://…` to [{value}] in ~/.pypirc")
+        if urllib.parse.urlsplit(url).scheme.lower() not in REMOTE_SCHEMES:
+            raise PublishError(f"~/.pypirc section [{value}] has repository {redact(url)}, not an http(s) URL",
+                               remedy=f"set an http(s) upload URL as `repository` in [{value}] of ~/.pypirc")
+        target = _remote_target(url, simple_url)
+        return IndexTarget("remote", target.location, target.simple_url, repository=value)
+    hint = difflib.get_close_matches(value, [s for s in sections if s != "distutils"], n=1)
+    raise PublishError(f"index '{value}' is neither a repository in ~/.pypirc nor an existing directory"
+                       + (f"; did you mean '{hint[0]}'?" if hint else ""),
+                       remedy=f"{INDEX_REMEDY}; for a new directory here, write ./{value}")
+
+
+def _remote_target(url: str, simple_url: str) -> IndexTarget:
+    if not urllib.parse.urlsplit(url).hostname:
+        raise PublishError(f"index {redact(url)} has no host name", remedy=INDEX_REMEDY)
+    upload = url.rstrip("/")
+    if upload.endswith("/simple"):
+        upload = upload[: -len("/simple")]  # pypiserver takes uploads at its root
+    return IndexTarget("remote", upload, simple_url or simple_url_for(redact(upload)))
+
+
+def _directory_target(path: str, given: str) -> IndexTarget:
+    if not path:
+        raise PublishError(f"index {given} names no directory", remedy=INDEX_REMEDY)
+    root = Path(path).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise PublishError(f"index {given} is a file, not a directory index", remedy=INDEX_REMEDY)
     return IndexTarget("local", str(root), LocalIndex(root).url)
 
 
@@ -106,7 +150,8 @@ def _credentials(target: IndexTarget, env: Mapping[str, str], pypirc: Path | Non
 
 
 def check_publishable(wheel: Path) -> WheelInfo:
-    """Not a file, not a zip, not a wheel, or not for linux aarch64: WheelInputError, before any upload."""
+    """Everything `inspect_wheel` checks (a real wheel, tags that match its WHEEL file, only AArch64
+    code inside): WheelInputError before any upload, so no index ever lists a file that fails them."""
     return inspect_wheel(wheel, require_aarch64=True)
 
 
@@ -119,12 +164,50 @@ def publish(wheels: list[Path], target: IndexTarget, *, env: Mapping[str, str] |
     for wheel, info in infos:
         if target.kind == "local":
             manifest = wheel.with_name(wheel.name + ".manifest.json")
-            added = LocalIndex(Path(target.location)).add(wheel, manifest if manifest.is_file() else None)
+            added = LocalIndex(Path(target.location)).add(wheel, manifest if manifest.is_file() else None, info=info)
             status: Literal["uploaded", "exists"] = "exists" if added.status == "exists" else "uploaded"
         else:
             status = _publish_remote(wheel, info, target, env, pypirc)
         results.append(PublishResult(wheel.name, status, target.display, target.simple_url, info.sha256))
     return results
+
+
+def verify_published(result: PublishResult, target: IndexTarget, verify: Callable[[], dict[str, object]], *,
+                     env: Mapping[str, str] | None = None, pypirc: Path | None = None) -> dict[str, object]:
+    """Run `verify` (install from the index, smoke test); a wheel that fails it does not stay listed.
+
+    A directory index has the file withdrawn (wheel, checksum, manifest, pages) under its lock; a
+    remote index cannot be asked to delete through the upload API, so the error names the file's
+    URL there. Only a failed test counts: an engine or image failure says nothing about the wheel.
+    """
+    try:
+        return verify()
+    except RuntimeTestError as exc:
+        head = f"{result.wheel} was published to {target.display} but does not install from it ({exc.message})"
+        if target.kind == "local":
+            gone = LocalIndex(Path(target.location)).withdraw(result.wheel, result.sha256)
+            error = RuntimeTestError(
+                head + ("; withdrawn: the index no longer lists it" if gone else
+                        "; the index no longer holds these bytes under that name"),
+                remedy="fix the wheel (the log shows what failed), then publish it again")
+        else:
+            url = _file_url(target, result, dict(os.environ if env is None else env), pypirc)
+            error = RuntimeTestError(f"{head}; it is still listed: delete {url} on the index",
+                                     remedy=f"delete {url} on the index (its web UI or API; uploads cannot delete), "
+                                            "then publish the fixed wheel")
+        error.log_path, error.details = exc.log_path, exc.details
+        raise error from exc
+
+
+def _file_url(target: IndexTarget, result: PublishResult, env: Mapping[str, str], pypirc: Path | None) -> str:
+    """The file's address as the index's simple page links it (else the page, with the file name)."""
+    project = str(parse_wheel_filename(result.wheel)[0])
+    page = urllib.parse.urljoin(target.simple_url, canonicalize_name(project) + "/")
+    with suppress(TfwbError):
+        listed = _project_links(target, project, env, pypirc)
+        if result.wheel in listed:
+            return redact(listed[result.wheel][0])
+    return f"{result.wheel} (listed on {redact(page)})"
 
 
 def _publish_remote(wheel: Path, info: WheelInfo, target: IndexTarget, env: dict[str, str],

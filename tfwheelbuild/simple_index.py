@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import email
 import fcntl
-import hashlib
 import html
 import json
 import os
@@ -25,11 +24,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from tfwheelbuild.errors import OutputError, VersionConflictError
 from tfwheelbuild.manifest import atomic_copy, atomic_write_bytes
-from tfwheelbuild.wheelinfo import STAMP_FILE, inspect_wheel, read_dist_info_file
+from tfwheelbuild.wheelinfo import STAMP_FILE, WheelInfo, inspect_wheel, read_dist_info_file, sha256_file
 
 MANIFEST_SUFFIX = ".manifest.json"
 SHA256_SUFFIX = ".sha256"
@@ -78,8 +77,9 @@ class LocalIndex:
         """What to give pip as --index-url; the trailing slash makes relative links resolve under it."""
         return self.simple.as_uri() + "/"
 
-    def add(self, wheel: Path, manifest: Path | None = None) -> AddResult:
-        info = inspect_wheel(wheel, require_aarch64=False)
+    def add(self, wheel: Path, manifest: Path | None = None, *, info: WheelInfo | None = None) -> AddResult:
+        """Add a wheel (checked here unless the caller passes what its own check found)."""
+        info = info or inspect_wheel(wheel, require_aarch64=False)
         project = canonicalize_name(info.name)
         dest = self.packages / project / wheel.name
         with self._locked():
@@ -102,6 +102,24 @@ class LocalIndex:
             self._write_root_page()
         return AddResult(status=status, project=project, file=self._indexed(dest),
                          manifest=manifest_copy if manifest_copy.exists() else None)
+
+    def withdraw(self, filename: str, sha256: str) -> bool:
+        """Take a file out of the index (wheel, checksum, manifest; pages regenerated): True if it was there.
+
+        Only the file with these exact bytes: one that another publisher replaced it with is theirs.
+        """
+        project = canonicalize_name(parse_wheel_filename(filename)[0])
+        dest = self.packages / project / filename
+        with self._locked():
+            if not dest.is_file() or self._indexed(dest).sha256 != sha256:
+                return False
+            # Wheel first, so no page ever links a file whose checksum is already gone.
+            for path in (dest, _sha_path(dest), dest.with_name(dest.name + MANIFEST_SUFFIX)):
+                with suppress(FileNotFoundError):
+                    path.unlink()
+            self._write_project_page(project)
+            self._write_root_page()
+        return True
 
     def projects(self) -> list[str]:
         if not self.packages.is_dir():
@@ -182,11 +200,7 @@ def _sha256_of(path: Path) -> str:
             return recorded[0]
     except OSError:
         pass
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def _requires_python(path: Path) -> str | None:

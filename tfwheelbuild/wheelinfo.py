@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import email
 import hashlib
 import io
 import os
@@ -15,18 +16,23 @@ import tempfile
 import time
 import zipfile
 import zlib
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from tfwheelbuild.errors import WheelInputError
+from tfwheelbuild.errors import UsageError, WheelInputError
 
 # The file in every built wheel's .dist-info that names its build key (written by the repair stage,
 # read by the local index): one name, here, because both sides must agree.
 STAMP_FILE = "tfwheelbuild.json"
 ZIP_TIME_MIN = 315532800  # 1980-01-01 UTC: the earliest time a zip entry can carry
 ZipTime = tuple[int, int, int, int, int, int]
+CHUNK = 1 << 20
+AARCH64 = 183  # ELF e_machine EM_AARCH64
+ELF_MACHINES = {AARCH64: "aarch64", 62: "x86_64", 40: "arm", 3: "x86"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +48,24 @@ class WheelInfo:
     grafted: tuple[str, ...]  # libraries auditwheel copied into <pkg>.libs/
 
 
-def inspect_wheel(path: Path, *, require_aarch64: bool = True) -> WheelInfo:
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in chunks: a TensorFlow wheel is hundreds of MB."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inspect_wheel(path: Path, *, require_aarch64: bool = True, python: str = "", sha256: str = "",
+                  check_elf: bool | None = None) -> WheelInfo:
+    """Everything that can be known about a wheel on the host, checked before any container sees it.
+
+    A readable zip whose every member passes its CRC, a `.dist-info/WHEEL` whose tags are the file
+    name's, with `require_aarch64` a linux aarch64 platform tag and (unless `check_elf` is False)
+    only AArch64 code in its ELF members, and with `python` ("3.11") an interpreter tag that Python
+    can install. `sha256`, when the caller already has it, is trusted instead of read again.
+    """
     if not path.is_file():
         raise WheelInputError(f"{path} is not a file")
     try:
@@ -52,24 +75,114 @@ def inspect_wheel(path: Path, *, require_aarch64: bool = True) -> WheelInfo:
     platforms = tuple(sorted({t.platform for t in tags}))
     if require_aarch64 and not all(p.endswith("aarch64") for p in platforms):
         raise WheelInputError(f"{path.name} is built for {', '.join(platforms)}, not linux aarch64")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
-        raise WheelInputError(f"{path.name} is not a readable zip archive ({exc})") from exc
-    if bad is not None:
-        raise WheelInputError(f"{path.name} is corrupt (CRC error in {bad})")
-    grafted = tuple(sorted(n.split("/", 1)[1] for n in names
-                           if n.split("/", 1)[0].endswith(".libs") and "/" in n and not n.endswith("/")))
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    if python:
+        check_python_tag(path.name, tags, python)
+    scan = _scan(path)
+    wheel_meta = scan.wheel_files.get(canonicalize_name(str(name)))
+    if wheel_meta is None:
+        found = ", ".join(sorted(scan.wheel_files)) or "none"
+        raise WheelInputError(f"{path.name} has no {name}-{version}.dist-info/WHEEL (dist-info found: {found}): "
+                              "not a wheel", remedy="rebuild it with a wheel builder (pip wheel, bdist_wheel, "
+                              "Bazel's wheel rule), or give the .whl it made")
+    declared = _wheel_tags(wheel_meta)
+    if declared != tags:
+        raise WheelInputError(
+            f"{path.name}: the file name says {_tag_list(tags)}, its WHEEL file says {_tag_list(declared) or 'no Tag'}",
+            remedy="give the wheel its real name (`python -m wheel tags` rewrites name and WHEEL together); "
+                   "a renamed file installs code built for another platform or Python")
+    if (require_aarch64 if check_elf is None else check_elf) and scan.foreign:
+        member, machine = scan.foreign[0]
+        more = f" and {len(scan.foreign) - 1} more" if len(scan.foreign) > 1 else ""
+        raise WheelInputError(f"{path.name} holds {machine} code, not aarch64: {member}{more}",
+                              remedy="rebuild it for linux aarch64 (a cross build needs the release's "
+                                     "cross-compile config); its name says aarch64, its ELF headers do not")
     return WheelInfo(path=path, name=str(name), version=str(version),
                      build_tag="".join(str(part) for part in build) if build else "",
                      pythons=tuple(sorted({t.interpreter for t in tags})), platforms=platforms,
-                     sha256=digest.hexdigest(), size=path.stat().st_size, grafted=grafted)
+                     sha256=sha256 or sha256_file(path), size=path.stat().st_size, grafted=scan.grafted)
+
+
+def check_python_tag(filename: str, tags: frozenset[Tag], python: str) -> None:
+    """Refuse a wheel that pip on Python `python` (e.g. "3.11") would refuse, before pip is asked."""
+    try:
+        major, minor = (int(part) for part in python.split("."))
+    except ValueError as exc:
+        raise UsageError(f"--py {python!r} is not a Python version such as 3.11") from exc
+    version = (major, minor)
+    # platforms=["any"]: only the interpreter and ABI parts are compared; the platform is checked apart.
+    supported = {(t.interpreter, t.abi) for t in (*cpython_tags(version, platforms=["any"]),
+                                                  *compatible_tags(version, f"cp{major}{minor}", platforms=["any"]))}
+    if not any((t.interpreter, t.abi) in supported for t in tags):
+        wheel_tags = ", ".join(sorted({f"{t.interpreter}-{t.abi}" for t in tags}))
+        raise WheelInputError(f"{filename} is for {wheel_tags}, which Python {python} cannot install",
+                              remedy=f"pass the --py the wheel was built for, or a wheel built for Python {python}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Scan:
+    wheel_files: dict[str, bytes]  # canonical project name of each <name>-<version>.dist-info -> its WHEEL
+    grafted: tuple[str, ...]
+    foreign: list[tuple[str, str]]  # (member, machine) of ELF members not AArch64
+
+
+def _scan(path: Path) -> _Scan:
+    """One streaming pass over every member: CRCs, ELF headers, the WHEEL files.
+
+    Each member is read in chunks and dropped (zipfile checks its CRC at the end), so memory stays
+    flat whatever the wheel's size; only the few bytes of each ELF header are kept.
+    """
+    wheel_files: dict[str, bytes] = {}
+    foreign: list[tuple[str, str]] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = [e for e in archive.infolist() if not e.is_dir()]
+            for entry in entries:
+                try:
+                    with archive.open(entry) as member:
+                        head = member.read(64)
+                        parts = entry.filename.split("/")
+                        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "WHEEL":
+                            wheel_files[_dist_info_project(parts[0])] = head + member.read(1 << 16)
+                        while member.read(CHUNK):
+                            pass
+                except zipfile.BadZipFile as exc:
+                    if "CRC" in str(exc):
+                        raise WheelInputError(f"{path.name} is corrupt (CRC error in {entry.filename})") from exc
+                    raise WheelInputError(f"{path.name} is corrupt ({entry.filename}: {exc})") from exc
+                except (zlib.error, EOFError, NotImplementedError) as exc:
+                    raise WheelInputError(f"{path.name} is corrupt ({entry.filename}: {exc})") from exc
+                machine = elf_machine(head)
+                if machine is not None and machine != AARCH64:
+                    foreign.append((entry.filename, ELF_MACHINES.get(machine, f"machine {machine}")))
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
+        raise WheelInputError(f"{path.name} is not a readable zip archive ({exc})") from exc
+    names = [e.filename for e in entries]
+    grafted = tuple(sorted(n.split("/", 1)[1] for n in names if n.split("/", 1)[0].endswith(".libs") and "/" in n))
+    return _Scan(wheel_files=wheel_files, grafted=grafted, foreign=foreign)
+
+
+def _dist_info_project(folder: str) -> str:
+    return str(canonicalize_name(folder.removesuffix(".dist-info").rsplit("-", 1)[0]))
+
+
+def _wheel_tags(data: bytes) -> frozenset[Tag]:
+    message = email.message_from_bytes(data)
+    found: set[Tag] = set()
+    for value in message.get_all("Tag") or []:
+        with suppress(ValueError):
+            found |= parse_tag(str(value).strip())
+    return frozenset(found)
+
+
+def _tag_list(tags: frozenset[Tag]) -> str:
+    return ", ".join(sorted(str(t) for t in tags))
+
+
+def elf_machine(head: bytes) -> int | None:
+    """e_machine of an ELF header (`head`: the member's first bytes), or None for anything else."""
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        return None
+    return int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
 
 
 def set_build_tag(path: Path, build_tag: str, *, source_date_epoch: int | None = None) -> Path:
@@ -115,11 +228,20 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
             for info in src.infolist():
                 if info.filename in (record, target) or info.is_dir():
                     continue
-                with src.open(info) as handle:  # WheelFile checks each entry against the old RECORD
-                    payload = handle.read()
-                add(info.filename, payload, mode=0o755 if (info.external_attr >> 16) & 0o111 else 0o644,
-                    date_time=stamp if source_date_epoch is not None else info.date_time,
-                    compress_type=info.compress_type)
+                entry = zipfile.ZipInfo(info.filename,
+                                        date_time=stamp if source_date_epoch is not None else info.date_time)
+                entry.external_attr = (stat.S_IFREG | (0o755 if (info.external_attr >> 16) & 0o111 else 0o644)) << 16
+                entry.compress_type = info.compress_type
+                entry.file_size = info.file_size  # as writestr sets it: the same zip64 choice, the same bytes
+                digest = hashlib.sha256()
+                # Chunk by chunk: TensorFlow's largest library alone is hundreds of MB uncompressed.
+                # WheelFile checks each entry against the old RECORD as it is read.
+                with src.open(info) as handle, dest.open(entry, "w") as out:
+                    while chunk := handle.read(CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                hashed = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+                rows.append((info.filename, f"sha256={hashed}", str(info.file_size)))
             add(target, data, mode=0o644, date_time=stamp)
             text = io.StringIO()
             csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n").writerows([*rows, (record, "", "")])
@@ -146,10 +268,7 @@ def read_dist_info_file(path: Path, name: str) -> bytes | None:
     return None
 
 
-ELF_MACHINES = {183: "aarch64", 62: "x86_64", 40: "arm", 3: "x86"}
-
-
-def foreign_libraries(path: Path, machine: int = 183) -> list[tuple[str, str]]:
+def foreign_libraries(path: Path, machine: int = AARCH64) -> list[tuple[str, str]]:
     """Shared libraries in the wheel whose ELF header names another machine than `machine` (aarch64).
 
     The wheel's tag comes from a file name; the libraries' own headers say what they really are (a
@@ -162,10 +281,7 @@ def foreign_libraries(path: Path, machine: int = 183) -> list[tuple[str, str]]:
             if not (base.endswith(".so") or ".so." in base):
                 continue
             with archive.open(name) as member:
-                header = member.read(20)
-            if header[:4] != b"\x7fELF" or len(header) < 20:
-                continue
-            got = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
-            if got != machine:
+                got = elf_machine(member.read(20))
+            if got is not None and got != machine:
                 found.append((name, ELF_MACHINES.get(got, f"machine {got}")))
     return found

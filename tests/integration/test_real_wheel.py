@@ -44,3 +44,15 @@ def test_x86_64_wheel_is_refused_in_one_line(tmp_path: Path, work_dir: Path) -> 
     result = tfwheelbuild("test", str(fake), "--work-dir", str(work_dir))
     assert result.code == 19
     assert "not linux aarch64" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_official_wheel_passes_the_deep_check_and_a_wrong_py_is_refused_before_any_container(
+        real_wheel: Path, tmp_path: Path) -> None:
+    from tfwheelbuild.wheelinfo import inspect_wheel
+
+    info = inspect_wheel(real_wheel, python="3.11")  # WHEEL tags = both name tags, every ELF member AArch64
+    assert info.platforms == ("manylinux2014_aarch64", "manylinux_2_17_aarch64")
+    result = tfwheelbuild("test", str(real_wheel), "--py", "3.12", "--work-dir", str(tmp_path / "work"))
+    assert result.code == 19, result.stderr[-2000:]
+    assert "which Python 3.12 cannot install" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "work").exists()  # refused before a log, an engine or a container

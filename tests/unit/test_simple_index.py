@@ -280,3 +280,27 @@ def test_default_root_and_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert default_index_root() == tmp_path / "xdg" / "tfwheelbuild" / "index"
     assert LocalIndex(tmp_path / "my idx").url == (tmp_path / "my idx" / "simple").as_uri() + "/"
+
+
+def test_withdraw_takes_out_the_file_its_checksum_manifest_and_links(tmp_path: Path) -> None:
+    index = LocalIndex(tmp_path / "index")
+    keep = build_wheel(tmp_path / "w", version="1.0")
+    bad = build_wheel(tmp_path / "w", version="2.0")
+    manifest = tmp_path / "m.json"
+    manifest.write_text("{}")
+    index.add(keep)
+    added = index.add(bad, manifest)
+    assert index.withdraw(bad.name, added.file.sha256)
+    folder = index.packages / "demo-pkg"
+    assert sorted(p.name for p in folder.iterdir()) == [keep.name, keep.name + ".sha256"]
+    page = (index.simple / "demo-pkg" / "index.html").read_text()
+    assert keep.name in page and bad.name not in page
+    assert not index.withdraw(bad.name, added.file.sha256)  # already gone: nothing to do
+
+
+def test_withdraw_leaves_other_bytes_under_the_same_name(tmp_path: Path) -> None:
+    index = LocalIndex(tmp_path / "index")
+    wheel = build_wheel(tmp_path / "w")
+    index.add(wheel)
+    assert not index.withdraw(wheel.name, "0" * 64)  # not the bytes we published: someone else's
+    assert [f.filename for f in index.files("demo-pkg")] == [wheel.name]

@@ -164,3 +164,99 @@ def test_foreign_libraries_reads_elf_headers(tmp_path: Path) -> None:
         archive.writestr("t/_bad.cpython-311.so", elf(62))
         archive.writestr("t/readme.txt", "not a library")
     assert foreign_libraries(wheel) == [("t/_bad.cpython-311.so", "x86_64")]
+
+
+def _elf(machine: int) -> bytes:
+    return b"\x7fELF\x02\x01\x01" + b"\0" * 11 + machine.to_bytes(2, "little") + b"\0" * 40
+
+
+def test_zip_without_dist_info_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tensorflow-2.16.1-cp311-cp311-linux_aarch64.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("tensorflow/__init__.py", "x = 1\n")
+    with pytest.raises(WheelInputError, match=r"has no tensorflow-2.16.1.dist-info/WHEEL .*not a wheel"):
+        inspect_wheel(path)
+
+
+def test_wheel_file_tags_must_equal_the_file_name_tags(make_wheel: WheelMaker, tmp_path: Path) -> None:
+    x86 = make_wheel(tag="cp311-cp311-manylinux_2_17_x86_64")
+    renamed = x86.rename(tmp_path / x86.name.replace("manylinux_2_17_x86_64", "manylinux_2_17_aarch64"))
+    with pytest.raises(WheelInputError, match="its WHEEL file says cp311-cp311-manylinux_2_17_x86_64"):
+        inspect_wheel(renamed)
+    with pytest.raises(WheelInputError, match="WHEEL file says"):
+        inspect_wheel(renamed, require_aarch64=False)  # a directory index takes no renamed wheel either
+
+
+def test_x86_64_code_under_an_aarch64_name_is_refused(make_wheel: WheelMaker) -> None:
+    for member in ("demo_pkg/_ext.cpython-311-aarch64-linux-gnu.so", "demo_pkg/bin/helper"):  # not only *.so
+        path = make_wheel(extra={"demo_pkg/_ok.so": _elf(183), member: _elf(62)})
+        with pytest.raises(WheelInputError, match=f"holds x86_64 code, not aarch64: {member}"):
+            inspect_wheel(path)
+        assert inspect_wheel(path, check_elf=False).name == "demo-pkg"
+    assert inspect_wheel(make_wheel(extra={"demo_pkg/_ok.so": _elf(183)})).name == "demo-pkg"
+
+
+@pytest.mark.parametrize(("tag", "python", "ok"), [
+    ("cp311-cp311-linux_aarch64", "3.11", True),
+    ("cp312-cp312-linux_aarch64", "3.11", False),
+    ("cp39-abi3-linux_aarch64", "3.11", True),
+    ("cp312-abi3-linux_aarch64", "3.11", False),
+    ("py3-none-linux_aarch64", "3.12", True),
+])
+def test_python_tag_must_suit_py(make_wheel: WheelMaker, tag: str, python: str, ok: bool) -> None:
+    path = make_wheel(tag=tag)
+    if ok:
+        inspect_wheel(path, python=python)
+    else:
+        with pytest.raises(WheelInputError, match=f"which Python {python} cannot install"):
+            inspect_wheel(path, python=python)
+
+
+def test_sha256_file_streams(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from tfwheelbuild.wheelinfo import sha256_file
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(random.Random(1).randbytes(8 << 20))
+    tracemalloc.start()
+    try:
+        digest = sha256_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert peak < 3 << 20, f"{peak} bytes held to hash an 8 MB file"
+
+
+def test_the_deep_check_streams_members(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from tests.unit.conftest import write_wheel
+
+    big = random.Random(2).randbytes(8 << 20)
+    path = write_wheel(tmp_path, extra={"demo_pkg/_big.so": _elf(183) + big})
+    tracemalloc.start()
+    try:
+        inspect_wheel(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak} bytes held to check a wheel with an 8 MB member"
+
+
+def test_stamping_a_wheel_streams_its_members(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from tests.unit.conftest import write_wheel
+    from tfwheelbuild.wheelinfo import add_dist_info_file
+
+    path = write_wheel(tmp_path, extra={"demo_pkg/_big.so": _elf(183) + random.Random(3).randbytes(8 << 20)})
+    tracemalloc.start()
+    try:
+        add_dist_info_file(path, "tfwheelbuild.json", b"{}", source_date_epoch=1700000000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 << 20, f"{peak} bytes held to stamp a wheel with an 8 MB member"
+    assert inspect_wheel(path).name == "demo-pkg"

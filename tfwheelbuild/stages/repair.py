@@ -12,10 +12,11 @@ version or source URL: those are in the manifest), so one key gives one wheel, b
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
-from tfwheelbuild.buildlog import BuildLog, first_error_block
+from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import CompileError, RepairError
@@ -52,10 +53,11 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.build_key = build_key(ctx.plan, ctx.commit, ctx.builder_id)
     add_dist_info_file(info.path, STAMP_FILE, stamp_bytes(ctx.build_key, ctx.commit, ctx.source_date_epoch),
                        source_date_epoch=ctx.source_date_epoch)
-    info = inspect_wheel(info.path)
+    info = inspect_wheel(info.path, python=ctx.plan.python)
     ctx.wheel = info.path
+    # The digest travels on, so the test stage does not read hundreds of MB again to key its cache.
     return {"raw_wheel": raw[0].rsplit("/", 1)[-1], "wheel": info.path.name, "policy": list(info.platforms),
-            "grafted": list(info.grafted)}
+            "grafted": list(info.grafted), "sha256": info.sha256}
 
 
 def stamp_bytes(build_key: str, commit: str, source_date_epoch: int) -> bytes:
@@ -74,7 +76,9 @@ def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: Re
         log.command(cmd, "builder")
         return engine.exec(container, cmd, sink=log.line, env=env)
 
+    shown = log.mark()
     sink(["auditwheel", "show", raw_wheel])
+    show = log.since(shown)
     cmd = ["auditwheel", "repair", "-w", f"{OUT}/repaired"]
     if plan.plat:
         cmd += ["--plat", plan.plat]
@@ -83,13 +87,79 @@ def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: Re
     start = log.mark()
     code = sink([*cmd, raw_wheel])
     if code != 0:
-        block = [ln for ln in first_error_block(log.since(start)) if ln.strip()]
-        raise RepairError(f"auditwheel repair failed: {block[-1] if block else 'exit ' + str(code)}")
+        raise repair_failure(log.since(start), show, plan.plat, code)
     wheels = [p for p in engine.get_files(container, f"{OUT}/repaired", dest) if p.suffix == ".whl"]
     if len(wheels) != 1:
         raise RepairError(f"auditwheel produced {len(wheels)} wheels, expected one")
     wheel = (set_build_tag(wheels[0], plan.build_tag, source_date_epoch=source_date_epoch) if plan.build_tag
              else wheels[0])
-    info = inspect_wheel(wheel)
+    # Foreign code is the caller's to name (a build's cross config, or the input wheel).
+    info = inspect_wheel(wheel, check_elf=False)
     log.say(f"repaired: {wheel.name} (grafted: {', '.join(info.grafted) or 'nothing'})")
     return info
+
+
+def repair_failure(output: list[str], show: list[str], plat: str, code: int) -> RepairError:
+    """auditwheel's own reason for refusing (its `error:` line, or what `auditwheel show` said), with the
+    fix that reason calls for: not the last line of its output, which is often usage text or a
+    traceback's tail."""
+    lines = [ln.strip() for ln in output if ln.strip() and not ln.startswith("+ ")]
+    text = " ".join(lines)
+    shown = " ".join(ln.strip() for ln in show if ln.strip() and not ln.startswith("+ "))
+    fits = re.search(r'consistent with the following platform tag: "([^"]+)"', shown)
+    best = fits.group(1) if fits else ""
+    error = next((ln.split("error: ", 1)[1] for ln in lines if re.match(r"auditwheel( repair)?: error: ", ln)), "")
+    wanted = plat or "the policy asked for"
+    if "too-recent versioned symbols" in error:
+        symbols = re.search(r"system-provided shared libraries: (.*?)(?: This constrains|$)", shown)
+        return RepairError(
+            f"auditwheel cannot repair to {wanted}: the wheel uses too-recent versioned symbols"
+            + (f" ({symbols.group(1)})" if symbols else "") + (f"; it is consistent with {best}" if best else ""),
+            remedy=(f"use --plat {best} (or no --plat: " if best else "drop --plat (")
+            + f"the best tag the wheel reaches), or build on a base image with an older glibc for {wanted}")
+    if "invalid choice" in error and "--plat" in error:
+        choices = re.findall(r"'([^']+)'", error.split("choose from", 1)[-1])
+        return RepairError(f"auditwheel has no policy {plat!r} for this wheel's architecture",
+                           remedy="choose a --plat among " + ", ".join(c for c in choices if c != "auto")
+                                  + " (or no --plat: the best the wheel reaches)")
+    if "architecture to a wheel targeting" in error or "libc to a wheel targeting" in error:
+        return RepairError(f"auditwheel cannot repair to {wanted}: {error}",
+                           remedy="choose a --plat of the wheel's own architecture and libc (…_aarch64 manylinux)")
+    if "black-listed symbols" in error:
+        return RepairError(f"auditwheel cannot repair to {wanted}: the wheel calls symbols that manylinux "
+                           "forbids (`auditwheel show` in the log lists them)",
+                           remedy="remove those calls from the build (a patch), or link what provides them statically")
+    if "unsupported ISA extensions" in error:
+        return RepairError(f"auditwheel cannot repair to {wanted}: the wheel uses ISA extensions beyond the "
+                           "policy's baseline", remedy="build without the extra -march/-mcpu flags "
+                           "(--configure CC_OPT_FLAGS=…), or check --disable-isa-ext-check is what you want")
+    if "UCS2" in error:
+        return RepairError(f"auditwheel cannot repair to {wanted}: the wheel was built against a UCS2 Python",
+                           remedy="build against a wide-unicode (UCS4) Python, as every Python 3.3+ is")
+    located = re.search(r'required library "([^"]+)" could not be located', text)
+    if located:
+        lib = located.group(1)
+        return RepairError(f"auditwheel cannot graft {lib}: the wheel needs it and the builder does not have it",
+                           remedy=f"--exclude {lib} if every target system provides it, or install it in the "
+                                  "builder image (or link it statically)")
+    if "does not look like a platform wheel" in text or "does not look like a platform wheel" in shown:
+        return RepairError("auditwheel found no ELF file (extension module or library) in the wheel: it does "
+                           "not look like a platform wheel, so there is nothing to repair",
+                           remedy="a pure-Python wheel needs no repair: test or publish it as it is; if it should "
+                                  "hold compiled code, the build did not package it")
+    if "Invalid binary wheel" in text:
+        return RepairError("auditwheel found no ELF file for the wheel's architecture: "
+                           + _sentence(text, "Invalid binary wheel"), remedy="rebuild the wheel for linux aarch64")
+    if error:
+        return RepairError(f"auditwheel repair failed: {error}")
+    tail = next((ln for ln in reversed(lines) if re.match(r"[A-Za-z_.]*(Error|Exception)\b", ln)), "")
+    if tail:
+        return RepairError(f"auditwheel repair crashed: {tail}",
+                           remedy="read auditwheel's traceback in the log (report it to auditwheel if the wheel "
+                                  "is sound)")
+    return RepairError(f"auditwheel repair failed (exit {code}): {lines[-1] if lines else 'no output'}")
+
+
+def _sentence(text: str, start: str) -> str:
+    tail = text[text.index(start):]
+    return tail.split(". ", 1)[0].rstrip(".")

@@ -11,9 +11,9 @@ import shutil
 
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import RuntimeTestError
-from tfwheelbuild.plan import sha256_file
 from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
 from tfwheelbuild.testcache import RuntimeTestInputs, lookup, record_pass
+from tfwheelbuild.wheelinfo import sha256_file
 
 NAME = "test"
 
@@ -24,9 +24,9 @@ def run(ctx: BuildContext) -> dict[str, object]:
     spec = RuntimeTestSpec(image=ctx.runtime_tag, python=plan.python, expected_version=plan.wheel_version,
                            index_url=plan.test.index_url, test_command=plan.test.test_command,
                            ca_bundle=plan.test.ca_bundle, proxy_env=plan.test.proxy_env)
-    inputs = RuntimeTestInputs(wheel_sha256=sha256_file(ctx.wheel), runtime_image_id=ctx.runtime_id, python=plan.python,
-                        expected_version=plan.wheel_version, index_url=plan.test.index_url,
-                        test_command=plan.test.test_command)
+    inputs = RuntimeTestInputs(wheel_sha256=wheel_digest(ctx), runtime_image_id=ctx.runtime_id, python=plan.python,
+                               expected_version=plan.wheel_version, index_url=plan.test.index_url,
+                               test_command=plan.test.test_command)
     earlier = None if ctx.retest else lookup(plan.work_root, inputs)
     if earlier is not None:
         ctx.log.say(f"this exact wheel (sha256 {inputs.wheel_sha256[:12]}) passed this test in {ctx.runtime_tag} "
@@ -47,3 +47,12 @@ def run(ctx: BuildContext) -> dict[str, object]:
                       "and rebuild")
         ctx.wheel = None
         raise
+
+
+def wheel_digest(ctx: BuildContext) -> str:
+    """The staged wheel's sha256: the one the repair stage computed for this very file, else streamed."""
+    assert ctx.wheel is not None
+    repaired = ctx.facts.get("repair", {})
+    if repaired.get("wheel") == ctx.wheel.name and repaired.get("sha256"):
+        return str(repaired["sha256"])
+    return sha256_file(ctx.wheel)
