@@ -215,5 +215,5 @@ def test_build_docker_host_from_the_command_line_and_the_environment_is_checked(
     # Before: `build --docker-host bogus://` went on to the source check and failed there.
     run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", "--docker-host", "bogus://x")
     assert run.code == 2 and "--docker-host" in run.stderr and "Traceback" not in run.stderr
-    run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", env={"TFWHEELBUILD_DOCKER_HOST": "bogus"})
+    run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", TFWHEELBUILD_DOCKER_HOST="bogus")
     assert run.code == 21 and "TFWHEELBUILD_DOCKER_HOST" in run.stderr
