@@ -115,8 +115,9 @@ def repair_failure(output: list[str], show: list[str], plat: str, code: int) -> 
         return RepairError(
             f"auditwheel cannot repair to {wanted}: the wheel uses too-recent versioned symbols"
             + (f" ({symbols.group(1)})" if symbols else "") + (f"; it is consistent with {best}" if best else ""),
-            remedy=(f"use --plat {best} (or no --plat: " if best else "drop --plat (")
-            + f"the best tag the wheel reaches), or build on a base image with an older glibc for {wanted}")
+            remedy=(f"accept the higher tag with --plat {best} (or --plat auto: " if best else "use --plat auto (")
+            + f"the best tag the wheel reaches), or reach {wanted} with a lower sysroot: a builder whose /dt10 "
+              "has an older glibc, such as upstream's ml-build-arm64 image (glibc 2.17)")
     if "invalid choice" in error and "--plat" in error:
         choices = re.findall(r"'([^']+)'", error.split("choose from", 1)[-1])
         return RepairError(f"auditwheel has no policy {plat!r} for this wheel's architecture",
