@@ -74,8 +74,8 @@ class CrossToolchainError(CompileError):
     """The checkout's cross toolchain names compilers or sysroots the cross builder does not have."""
 
     exit_code = 28
-    remedy = ("use --mode emulated (or an arm64 engine): the cross builder carries Debian's aarch64 GCC, "
-              "not TensorFlow's clang-17/18 and /dt9, /dt10 sysroots; or patch the toolchain to use it")
+    remedy = ("use --mode emulated (or an arm64 engine): the cross builder carries clang at /usr/lib/llvm-N "
+              "for the release's major and the /dt9, /dt10 sysroots, not what this toolchain names; or patch it")
 
 
 class ToolchainError(TfwbError):
