@@ -78,6 +78,9 @@ def render(recipe: ImageRecipe, base_ref: str, base_id: str, ca_bundle: Path | N
     text = resources.buildenv(recipe.template).read_text()
     values = dict(recipe.values)
     values["BASE_IMAGE"] = base_ref
+    if recipe.role.startswith("builder"):
+        # A recipe that names no clang major builds with GCC, as every builder did before CLANG existed.
+        values.setdefault("CLANG", "")
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     # The base's id (not just its name) is part of the hash: a moved base tag means a new builder.
