@@ -158,3 +158,16 @@ def test_builder_with_clang_names_the_wanted_major_and_the_sysroots() -> None:
     gcc = builder_recipe("3", ("numpy",))
     clang = builder_recipe("3", ("numpy",), clang="17")
     assert content_tag(gcc, render(gcc, BASE, BASE_ID, None)) != content_tag(clang, render(clang, BASE, BASE_ID, None))
+
+
+def test_failed_clang_builder_names_the_cause_and_the_way_out() -> None:
+    from tfwheelbuild.errors import ImageError
+    from tfwheelbuild.stages.images import _explain
+
+    generic = ImageError("building tfwheelbuild/builder:py3-0 failed: The command ... returned a non-zero code: 1")
+    for line in ("error: the base's apt offers no clang within 2 majors of 17",
+                 "error: the sysroot needs Debian bullseye from the base's mirror (http://example.invalid/ubuntu)"):
+        exc = _explain(generic, ["Reading package lists...", "\x1b[91m" + line + "\n"], "ubuntu:22.04")
+        assert exc is not generic and line.removeprefix("error: ") in exc.message and "\x1b" not in exc.message
+        assert "ubuntu:22.04" in exc.message and exc.remedy is not None and "Debian" in exc.remedy
+    assert _explain(generic, ["something else broke"], "ubuntu:22.04") is generic
