@@ -324,7 +324,9 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     base = base_plan(opts.base_image, opts.mirror, py)
     if opts.mode not in ("auto", "emulated", "cross"):
         raise UsageError(f"--mode {opts.mode!r}: choose auto, emulated or cross")
-    cross = opts.mode == "cross" or (opts.mode == "auto" and auto_cross(recipe, engine_arch))
+    # auto never picks cross against an explicit --plat, which only the arm64 builder's auditwheel can honour.
+    cross = opts.mode == "cross" or (opts.mode == "auto" and opts.plat.strip() in ("", "auto")
+                                     and auto_cross(recipe, engine_arch))
     if cross and not recipe.cross_config:
         raise UsageError(f"TensorFlow {recipe.release} has no cross-compile config (TF ships "
                          "cross_compile_linux_arm64 from 2.16)", remedy="use --mode emulated for this release")

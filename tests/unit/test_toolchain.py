@@ -83,3 +83,12 @@ def test_auto_mode_cross_compiles_on_x86_64_where_the_release_has_a_cross_config
     assert (plan.builder.role == "builder-cross") is cross
     if cross:  # only the runtime test is emulated: Bazel's JVM gets its native settings
         assert not any("TieredStopAtLevel" in a for a in plan.compile.bazel_startup)
+
+
+def test_auto_mode_with_a_demanded_policy_builds_where_auditwheel_can_honour_it() -> None:
+    from tfwheelbuild.plan import GIB, BuildOptions, make_plan
+
+    opts = BuildOptions(tf_version="2.16.1", python="3.11", plat="manylinux_2_28_aarch64")
+    plan = make_plan(opts, recipe_for("2.16.1"), patches=(), engine_cpus=2, engine_mem=8 * GIB,
+                     engine_emulated=True, engine_arch="x86_64")
+    assert plan.cross_base is None and plan.repair.plat == "manylinux_2_28_aarch64"

@@ -1,0 +1,108 @@
+"""Issue 14 end to end: the fixture built like upstream builds TensorFlow, with clang + lld at upstream's
+paths against the /dt10 sysroot, emulated (the release's own --config=release_arm64_linux) and cross
+(--mode auto on this x86_64 host), each wheel audited to the sysroot's policy, the manifest naming the
+real compiler, linker and sysroot; a --plat above reach and a builder without the named clang refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import FIXTURE_PATCHES, CliResult, tfwheelbuild
+
+pytestmark = pytest.mark.engine
+
+# auditwheel names every policy the wheel meets up to the one demanded: manylinux_2_24_aarch64.manylinux_2_31_…
+TAGS = r"manylinux_2_\d+_aarch64(?:\.manylinux_2_\d+_aarch64)*"
+
+
+def build(repo: Path, out: Path, work: Path, *extra: str) -> CliResult:
+    return tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(repo), "--patches",
+                        str(FIXTURE_PATCHES), "--output", str(out), "--work-dir", str(work), "--json", *extra)
+
+
+def auditwheel_show(wheel: Path) -> str:
+    """auditwheel's own analysis of the wheel, on this host (it reads aarch64 ELF files anywhere)."""
+    run = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(wheel)], capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    return " ".join(run.stdout.split())
+
+
+def check_clang_manifest(manifest: dict[str, object], *, builder: str) -> dict[str, object]:
+    tc = dict(manifest["toolchain"])  # type: ignore[call-overload]
+    assert tc["compiler"] == "clang" and tc["compiler_path"] == "/usr/lib/llvm-17/bin/clang"
+    # The real version, never silently the wanted one: Debian bookworm has 16, answering at llvm-17.
+    assert re.fullmatch(r"16\.\d+\.\d+", str(tc["clang"])) and tc["answers_as"] == "/usr/lib/llvm-17"
+    assert str(tc["linker"]).startswith("lld 16")
+    sysroot = dict(dict(tc["sysroots"])["/dt10"])  # type: ignore[call-overload]
+    assert sysroot["suite"] == "bullseye" and str(sysroot["glibc"]).startswith("2.31")
+    assert tc["upstream"] == ("clang 17.0.6 + lld, sysroot /dt10, manylinux2014_aarch64, "
+                              "--config=release_arm64_linux")
+    differences = " ".join(str(d) for d in tc["differences"])  # type: ignore[attr-defined]
+    assert "clang 16" in differences and "glibc 2.17" in differences
+    images = dict(manifest["images"])  # type: ignore[call-overload]
+    assert str(images["builder"]).startswith(f"tfwheelbuild/{builder}:")
+    return tc
+
+
+def test_emulated_clang_build_uses_the_release_config_and_reaches_the_sysroot_policy(
+        fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    result = build(fixture_repo, tmp_path / "out", work_dir, "--mode", "emulated")
+    assert result.code == 0, result.stderr[-3000:]
+    wheel = Path(str(result.json()["wheel"]))
+    assert re.fullmatch(rf"tensorflow-2\.16\.1-cp311-cp311-{TAGS}\.whl", wheel.name), wheel.name
+    assert "manylinux_2_31_aarch64" in wheel.name  # the default: the sysroot's floor, demanded
+    manifest = json.loads(Path(str(result.json()["manifest"])).read_text())
+    check_clang_manifest(manifest, builder="builder")
+    argv = manifest["bazel"]["argv"]
+    assert "--config=release_arm64_linux" in argv and "--config=cross_compile_linux_arm64" not in argv
+    assert manifest["configure"]["TF_NEED_CLANG"] == "1"
+    assert manifest["repair"]["plat_requested"] == "manylinux_2_31_aarch64"
+    shown = auditwheel_show(wheel)
+    assert re.search(r'consistent with the following platform tag: "manylinux_2_(2[4-9]|3[01])_aarch64"', shown), shown
+    assert "libgomp" in " ".join(manifest["repair"]["grafted"])
+
+
+def test_auto_mode_cross_compiles_with_clang_on_this_host(fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    result = build(fixture_repo, tmp_path / "out", work_dir)
+    assert result.code == 0, result.stderr[-3000:]
+    wheel = Path(str(result.json()["wheel"]))
+    assert re.fullmatch(rf"tensorflow-2\.16\.1-cp311-cp311-{TAGS}\.whl", wheel.name), wheel.name
+    manifest = json.loads(Path(str(result.json()["manifest"])).read_text())
+    check_clang_manifest(manifest, builder="builder-cross")
+    assert "--config=cross_compile_linux_arm64" in manifest["bazel"]["argv"]
+    assert manifest["test"]["passed"] is True
+    shown = auditwheel_show(wheel)
+    assert re.search(r'consistent with the following platform tag: "manylinux_2_(2[4-9]|3[01])_aarch64"', shown), shown
+    assert "differs from upstream:" not in result.stderr  # --json prints the summary only
+    plain = build(fixture_repo, tmp_path / "out", work_dir)  # same key: skipped, no container
+    assert plain.code == 0 and plain.json()["status"] == "skipped"
+
+
+def test_a_policy_the_sysroot_cannot_reach_names_the_symbols_and_both_ways_out(
+        fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    result = build(fixture_repo, tmp_path / "out", work_dir, "--mode", "emulated", "--plat", "manylinux2014_aarch64")
+    assert result.code == 17, result.stderr[-3000:]
+    error = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    fix = [ln for ln in result.stderr.splitlines() if ln.startswith("fix:")]
+    assert error and "manylinux2014_aarch64" in error[0] and "too-recent versioned symbols" in error[0]
+    assert "GLIBCXX_3.4.21" in error[0]  # what lifts the wheel, from auditwheel's own analysis
+    assert fix and "--plat manylinux_2_" in fix[0] and "lower sysroot" in fix[0]
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    assert "Traceback" not in result.stderr
+
+
+def test_a_builder_without_the_named_clang_is_refused_before_configure(
+        fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    result = build(fixture_repo, tmp_path / "out", work_dir, "--mode", "emulated",
+                   "--configure", "CLANG_COMPILER_PATH=/usr/lib/llvm-15/bin/clang")
+    assert result.code == 35, result.stderr[-3000:]
+    assert "the builder image has no clang at /usr/lib/llvm-15/bin/clang" in result.stderr
+    assert "Traceback" not in result.stderr
