@@ -391,7 +391,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         bazel_startup=(f"--output_user_root={CACHE}/bazel/root",
                        *(EMULATED_JVM if engine_emulated and not cross else ())),
         bazel_build=tuple(build_args), target=target, package_cmd=package_cmd,
-        env=(*opts.bazel_env, *opts.proxy_env), release_config=toolchain.release_config,
+        # Cross builds take the release's cross config instead (upstream's release config is for native ones).
+        env=(*opts.bazel_env, *opts.proxy_env), release_config="" if cross else toolchain.release_config,
         release_equivalent=toolchain.equivalent, jobs=jobs, ram_mb=ram_mb, memory_bytes=memory_bytes,
     )
     return BuildPlan(

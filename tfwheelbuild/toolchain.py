@@ -48,7 +48,7 @@ class ToolchainPlan:
     clang_path: str  # where clang must answer in the builder (upstream's path); "" for GCC
     linker: str  # "lld" for clang releases, "ld" for GCC ones
     sysroot: str  # the aarch64 sysroot upstream names (the builder provides one there for clang)
-    release_config: str  # upstream's release config, used when the checkout defines it; "" = none
+    release_config: str  # upstream's release config (native builds use it where the checkout defines it)
     equivalent: tuple[str, ...]  # the flags that stand in for it otherwise (configs, copts, clang flags)
     plat: str  # the policy repair targets; "" = auditwheel's own choice (`--plat auto`, cross mode)
     upstream_plat: str  # what upstream ships for this release
@@ -132,7 +132,7 @@ def toolchain_plan(recipe: Recipe, *, plat: str, cross: bool) -> ToolchainPlan:
                        *CLANG_RELEASE_FLAGS)
     return ToolchainPlan(
         compiler=recipe.compiler, upstream_version=recipe.compiler_version, clang_path=recipe.clang_path,
-        linker=recipe.linker, sysroot=recipe.sysroot, release_config="" if cross else recipe.release_config,
+        linker=recipe.linker, sysroot=recipe.sysroot, release_config=recipe.release_config,
         equivalent=equivalent, plat=chosen, upstream_plat=recipe.manylinux, plat_reason=reason,
     )
 

@@ -90,8 +90,8 @@ def test_a_policy_the_sysroot_cannot_reach_names_the_symbols_and_both_ways_out(
         fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
     result = build(fixture_repo, tmp_path / "out", work_dir, "--mode", "emulated", "--plat", "manylinux2014_aarch64")
     assert result.code == 17, result.stderr[-3000:]
-    error = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
-    fix = [ln for ln in result.stderr.splitlines() if ln.startswith("fix:")]
+    error = [ln.strip() for ln in result.stderr.splitlines() if ln.strip().startswith("error:")]
+    fix = [ln.strip() for ln in result.stderr.splitlines() if ln.strip().startswith("fix:")]
     assert error and "manylinux2014_aarch64" in error[0] and "too-recent versioned symbols" in error[0]
     assert "GLIBCXX_3.4.21" in error[0]  # what lifts the wheel, from auditwheel's own analysis
     assert fix and "--plat manylinux_2_" in fix[0] and "lower sysroot" in fix[0]

@@ -46,7 +46,7 @@ of too-recent versioned symbols. You'll need to compile the wheel on an older to
     error = repair_failure(out, SHOW_RECENT, "manylinux2014_aarch64", 2)
     assert error.message == ("auditwheel cannot repair to manylinux2014_aarch64: the wheel uses too-recent versioned "
                              "symbols (libc.so.6 with versions {'GLIBC_2.17', 'GLIBC_2.32', 'GLIBC_2.34'}); "
-                             "it is consistent with manylinux_2_34_aarch64")
+                             "they allow manylinux_2_34_aarch64")
     # Both ways out (issue 14): accept the tag the wheel reaches, or a lower sysroot.
     assert error.remedy.startswith("accept the higher tag with --plat manylinux_2_34_aarch64")
     assert "lower sysroot" in error.remedy and "glibc 2.17" in error.remedy
@@ -100,3 +100,27 @@ def test_the_test_stage_takes_the_digest_the_repair_stage_computed(tmp_path: Pat
     assert read == []
     # Another file than the one repair hashed: streamed, not trusted.
     assert wheel_digest(_ctx(wheel, {"repair": {"wheel": "other.whl", "sha256": "ab" * 32}})) == "streamed"
+
+
+# `auditwheel show` of a raw clang-built wheel (/dt10 sysroot) before grafting: "consistent with" says only
+# linux_aarch64 (libgomp is not grafted yet); the symbols themselves allow manylinux_2_24.
+SHOW_RAW = """tensorflow-2.16.1-cp311-cp311-linux_aarch64.whl is consistent with the
+following platform tag: "linux_aarch64".
+
+The wheel references external versioned symbols in these
+system-provided shared libraries: libstdc++.so.6 with versions
+{'GLIBCXX_3.4.21', 'GLIBCXX_3.4', 'CXXABI_1.3', 'GLIBCXX_3.4.14'},
+libgomp.so.1 with versions {'OMP_1.0'}, libc.so.6 with versions {'GLIBC_2.17'}
+
+This constrains the platform tag to "manylinux_2_24_aarch64". In order
+to achieve a more compatible tag, you would need to recompile a new
+wheel from source on a system with earlier versions of these
+libraries, such as a recent manylinux image.""".splitlines()
+
+
+def test_too_recent_symbols_of_a_raw_wheel_name_the_tag_its_symbols_allow() -> None:
+    out = ['auditwheel: error: cannot repair "/tfwb/out/raw/t.whl" to "manylinux2014_aarch64" ABI because of the '
+           "presence of too-recent versioned symbols. You'll need to compile the wheel on an older toolchain."]
+    error = repair_failure(out, SHOW_RAW, "manylinux2014_aarch64", 2)
+    assert "GLIBCXX_3.4.21" in error.message and error.message.endswith("they allow manylinux_2_24_aarch64")
+    assert error.remedy.startswith("accept the higher tag with --plat manylinux_2_24_aarch64")

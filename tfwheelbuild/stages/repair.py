@@ -106,15 +106,18 @@ def repair_failure(output: list[str], show: list[str], plat: str, code: int) -> 
     lines = [ln.strip() for ln in output if ln.strip() and not ln.startswith("+ ")]
     text = " ".join(lines)
     shown = " ".join(ln.strip() for ln in show if ln.strip() and not ln.startswith("+ "))
+    # What the symbols allow ("This constrains the platform tag to …") is the tag a repair reaches; a raw
+    # wheel is "consistent with" only linux_aarch64 until its libraries are grafted.
+    constrained = re.search(r'constrains the platform tag to "([^"]+)"', shown)
     fits = re.search(r'consistent with the following platform tag: "([^"]+)"', shown)
-    best = fits.group(1) if fits else ""
+    best = constrained.group(1) if constrained else fits.group(1) if fits and "manylinux" in fits.group(1) else ""
     error = next((ln.split("error: ", 1)[1] for ln in lines if re.match(r"auditwheel( repair)?: error: ", ln)), "")
     wanted = plat or "the policy asked for"
     if "too-recent versioned symbols" in error:
         symbols = re.search(r"system-provided shared libraries: (.*?)(?: This constrains|$)", shown)
         return RepairError(
             f"auditwheel cannot repair to {wanted}: the wheel uses too-recent versioned symbols"
-            + (f" ({symbols.group(1)})" if symbols else "") + (f"; it is consistent with {best}" if best else ""),
+            + (f" ({symbols.group(1)})" if symbols else "") + (f"; they allow {best}" if best else ""),
             remedy=(f"accept the higher tag with --plat {best} (or --plat auto: " if best else "use --plat auto (")
             + f"the best tag the wheel reaches), or reach {wanted} with a lower sysroot: a builder whose /dt10 "
               "has an older glibc, such as upstream's ml-build-arm64 image (glibc 2.17)")
