@@ -77,3 +77,16 @@ def static_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """The user's working directory for one test (no tfwheelbuild.toml unless the test writes one)."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def dist(tmp_path: Path) -> Path:
+    return tmp_path / "dist"

@@ -46,17 +46,6 @@ class Run:
     stderr: str
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The user's working directory for one test (no tfwheelbuild.toml unless the test writes one)."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    return tmp_path / "dist"
 
 
 def tfwheelbuild(home: Path, *args: str, **env: str) -> Run:

@@ -16,20 +16,6 @@ from tfwheelbuild.cli import main
 from tfwheelbuild.cli import runtime_test_summary as summary_of
 from tfwheelbuild.errors import ConfigError, PatchError, RuntimeTestError, UsageError
 
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The user's working directory (as in test_bad_input.py: no config file unless a test writes one)."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    return tmp_path / "dist"
-
-
 # ------------------------------------------------------------------------------ fix lines and wording
 
 

@@ -18,19 +18,6 @@ from tfwheelbuild.errors import ConfigError, UnknownReleaseError, UnsupportedPyt
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The user's working directory (as in test_bad_input.py: no config file unless a test writes one)."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    return tmp_path / "dist"
-
-
-@pytest.fixture
 def tagged_repo(tmp_path: Path) -> Path:
     return git_repo(tmp_path / "tensorflow", "v2.16.1")
 

@@ -27,20 +27,6 @@ from tfwheelbuild.recipes import recipe_for
 from tfwheelbuild.redact import redact, redact_all
 from tfwheelbuild.remote import redact as remote_redact
 
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The user's working directory (as in test_bad_input.py: no config file unless a test writes one)."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def dist(tmp_path: Path) -> Path:
-    return tmp_path / "dist"
-
-
 SECRET = "s3cr3t-t0ken"
 
 
