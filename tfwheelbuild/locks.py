@@ -11,20 +11,24 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from tfwheelbuild.buildlog import work_dir_error
+
+
+def _open_lock(path: Path) -> IO[str]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("a+")
+    except OSError as exc:
+        raise work_dir_error(path, exc) from exc
 
 
 @contextmanager
 def cache_lock(work_root: Path, namespace: str, say: Callable[[str], None]) -> Iterator[None]:
     name = namespace or "shared"
     path = work_root / "locks" / f"cache-{name}.lock"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+")
-    except OSError as exc:
-        raise work_dir_error(path, exc) from exc
-    with handle:
+    with _open_lock(path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -58,12 +62,7 @@ def run_lock(directory: Path, labels: dict[str, str]) -> Iterator[None]:
     engine's, put on every container the run starts) gets the lock's path.
     """
     path = (directory / RUN_LOCK).absolute()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a+")
-    except OSError as exc:
-        raise work_dir_error(path, exc) from exc
-    with handle:
+    with _open_lock(path) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # a fresh run's own file: nobody else holds it
         labels[LOCK_LABEL] = str(path)
         try:
