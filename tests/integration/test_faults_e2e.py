@@ -6,6 +6,7 @@ RELIABILITY.md keeps the table of faults and outcomes these tests prove.
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -86,8 +87,16 @@ def build_args(fixture_repo: Path, work_dir: Path, tmp_path: Path) -> list[str]:
             "--cache-namespace", NAMESPACE, "--output", str(tmp_path / "out"), "--patches", str(FIXTURE_PATCHES)]
 
 
-def test_interrupt_in_every_stage_leaves_nothing_and_the_rerun_resumes(build_args: list[str],
+@pytest.fixture()
+def emulated_args(build_args: list[str]) -> list[str]:
+    """The arm64 builder under qemu, whose stages last long enough to be signalled, filled or stopped
+    mid-way. On this x86_64 host `auto` cross-compiles, and a warm cross compile is over in seconds."""
+    return [*build_args, "--mode", "emulated"]
+
+
+def test_interrupt_in_every_stage_leaves_nothing_and_the_rerun_resumes(emulated_args: list[str],
                                                                         tmp_path: Path) -> None:
+    build_args = emulated_args
     out = tmp_path / "out"
     index = tmp_path / "index"
     hits: list[tuple[str, str]] = []
@@ -136,13 +145,13 @@ def all_containers() -> set[str]:
     return set(out.split())
 
 
-def test_interrupt_while_the_daemon_builds_an_image_leaves_no_container_and_no_image(build_args: list[str],
+def test_interrupt_while_the_daemon_builds_an_image_leaves_no_container_and_no_image(emulated_args: list[str],
                                                                                     tmp_path: Path) -> None:
     # Naming PyPI's index (the default, unnamed) makes another builder recipe: a new image, built
     # now. The signal lands in its pip step, a RUN the classic builder runs in a container of its
     # own; that step never completes, so every run of this test builds it again.
     before = all_containers()
-    run = Run([*build_args, "--index-url", "https://pypi.org/simple"])
+    run = Run([*emulated_args, "--index-url", "https://pypi.org/simple"])
     run.wait_for("building builder image", timeout=600)
     tag = next(ln for ln in run.lines if ln.startswith("building builder image")).split()[3]
     time.sleep(8)
@@ -225,7 +234,9 @@ def test_full_cache_volumes_are_clear_errors_and_the_next_run_works(build_args: 
         assert result.code == 36, result.stderr[-3000:]
         error = next(ln for ln in result.stderr.splitlines() if ln.startswith("error: "))
         assert "disk space" in error or "no space" in error.lower(), error
-        assert "Traceback" not in result.stderr
+        # No traceback of ours. (The log excerpt may quote Bazel's own Starlark traceback: with the clang
+        # toolchain the first write that fails is local_config_cc's autoconf, a repository rule.)
+        assert not re.search(r'File "[^"]+\.py", line \d+', result.stderr), result.stderr[-3000:]
         assert not tool_containers(build_id_of(result.stderr))
         assert not (tmp_path / "out2").exists() or not list((tmp_path / "out2").iterdir())
     finally:
@@ -342,8 +353,9 @@ def test_secrets_never_reach_logs_manifests_layers_environments_or_the_process_l
 @pytest.mark.skipif(os.environ.get("TFWB_STOP_ENGINE_TESTS") != "1",
                     reason="stops the host's Docker engine under every other user of it: `make test` sets "
                            "TFWB_STOP_ENGINE_TESTS=1 (it runs the suite alone)")
-def test_engine_stopping_mid_compile_is_classified_and_the_next_run_works(build_args: list[str],
+def test_engine_stopping_mid_compile_is_classified_and_the_next_run_works(emulated_args: list[str],
                                                                          tmp_path: Path) -> None:
+    build_args = emulated_args
     out = tmp_path / "out"
     run = Run([*build_args, "--force"])
     run.wait_for("▶ compile")
