@@ -6,8 +6,8 @@ RELIABILITY.md keeps the table of faults and outcomes these tests prove.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
