@@ -16,7 +16,8 @@ from pathlib import Path
 
 from tfwheelbuild import resources
 from tfwheelbuild.errors import PatchError
-from tfwheelbuild.plan import PatchFile, sha256_file
+from tfwheelbuild.plan import PatchFile
+from tfwheelbuild.wheelinfo import sha256_file
 
 
 def read_series(text: str) -> list[str]:

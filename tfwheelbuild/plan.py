@@ -247,9 +247,6 @@ class BuildPlan:
         return lines
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def default_jobs(cpus: int, mem_bytes: int) -> tuple[int, int]:
     """Jobs and RAM (MB) for Bazel from what the engine has.

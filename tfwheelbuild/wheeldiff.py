@@ -8,13 +8,13 @@ the archive comment, is reported as the pseudo-member "(archive)").
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tfwheelbuild.errors import WheelInputError
+from tfwheelbuild.wheelinfo import sha256_file
 
 ARCHIVE = "(archive)"
 # Per-member zip metadata worth naming; what the member's bytes are is compared separately.
@@ -108,8 +108,4 @@ def _same_bytes(za: zipfile.ZipFile, ia: zipfile.ZipInfo, zb: zipfile.ZipFile, i
 def _sha256(path: Path) -> str:
     if not path.is_file():
         raise WheelInputError(f"{path} is not a file")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
