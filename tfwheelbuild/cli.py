@@ -276,7 +276,7 @@ def base_bootstrap(suite: str, mirror: str, force: bool) -> None:
 
     \b
     Example:
-      tfwheelbuild base bootstrap --suite bookworm --mirror http://deb.debian.org/debian
+      tfwheelbuild base bootstrap --suite bookworm --mirror http://mirror.internal/debian
     """
     from tfwheelbuild.bootstrap import (
         base_tag,

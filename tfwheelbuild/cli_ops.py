@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -58,7 +59,7 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
         check_mirror(mirror)
     checks = run_checks(
         source=source, apt_mirror=mirror or host_mirror(),
-        pip_index=os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/"),
+        pip_index=pip_index_url(),
         bazel_mirror=os.environ.get("BAZELISK_BASE_URL", "https://releases.bazel.build/"),
         ca_bundle=host_ca(), arm64_image=arm64_image, cache_dir=default_work_root(),
         source_required=source != "https://github.com/tensorflow/tensorflow.git")
@@ -280,3 +281,23 @@ def diff(wheel_a: Path, wheel_b: Path, as_json: bool) -> None:
             click.echo(d.line())
     if diffs:
         sys.exit(1)
+
+
+def pip_index_url() -> str:
+    """The index pip on this host uses: PIP_INDEX_URL, else pip's configuration, else pip's own default
+    (read from pip itself: the tool names no index of its own)."""
+    if os.environ.get("PIP_INDEX_URL"):
+        return os.environ["PIP_INDEX_URL"]
+    import subprocess
+
+    try:
+        configured = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                                    capture_output=True, text=True, timeout=30)
+        if configured.returncode == 0 and configured.stdout.strip():
+            return configured.stdout.strip()
+        from pip._internal.models.index import PyPI  # pip's own default; no public API names it
+
+        return str(PyPI.simple_url)
+    except (ImportError, OSError, subprocess.SubprocessError):
+        return ""
+

@@ -57,7 +57,7 @@ class BuildOptions:
     output: Path = Path("dist")
     work_root: Path = Path(".tfwheelbuild")
     base_image: str = ""  # empty: the real-world default, with a visible bootstrap fallback
-    mirror: str = "http://deb.debian.org/debian"
+    mirror: str = ""  # empty: the host's Debian mirror (its apt sources), else debootstrap's own default
     distro_bazel: bool | None = None  # None: use the distro's Bazel wherever the base's apt has one
     configure: tuple[tuple[str, str], ...] = ()
     patch_dirs: tuple[Path, ...] = ()
@@ -334,7 +334,9 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     toolchain = toolchain_plan(recipe, plat=opts.plat, cross=cross)
     builder = builder_recipe(builder_python(recipe, py), recipe.build_pip, distro_bazel=opts.distro_bazel,
                              index_url=opts.index_url, cross=cross,
-                             clang=recipe.compiler_major if recipe.compiler == "clang" else "")
+                             # The cross builder carries every major the release's files name (2.18+: the
+                             # release config's llvm-18 and the cross toolchain's llvm-17), the compiler's first.
+                             clang=" ".join(recipe.clang_majors if cross else recipe.clang_majors[:1]))
     runtime = runtime_recipe(py)
 
     ref = opts.ref or release_tag(opts.tf_version)

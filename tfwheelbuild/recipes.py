@@ -73,6 +73,10 @@ _KINDS: dict[str, str] = {
     "linker": "str",
     "sysroot": "str",
     "release_config": "str",
+    # The clang major the release's cross toolchain (tensorflow/tools/toolchains/cross_compile/cc/BUILD)
+    # names, where it differs from the compiler's: upstream's 2.19-2.21 file names llvm-17 while its
+    # release config builds with llvm-18.
+    "cross_clang": "str",
     "uncertain": "list",
 }
 RECIPE_KEYS: tuple[str, ...] = tuple(_KINDS)
@@ -83,6 +87,7 @@ _DEFAULTS: dict[str, object] = {
     "wheel_type_env": False,
     "cross_config": "",
     "release_config": "",
+    "cross_clang": "",
     # A release added by an override file without these is built like the newest packaged ones.
     "compiler": "clang",
     "compiler_version": "18.1.8",
@@ -126,6 +131,7 @@ class Recipe:
     linker: str  # "ld" (GNU, through GCC) or "lld"
     sysroot: str  # the aarch64 sysroot upstream's toolchain names, e.g. "/dt10"
     release_config: str  # upstream's own release config (e.g. release_arm64_linux); "" = none known
+    cross_clang: str  # the clang major the cross toolchain names; "" = the compiler's own
     uncertain: tuple[str, ...]  # keys whose values are inferred, not checked
     recipe_version: int
 
@@ -137,6 +143,14 @@ class Recipe:
     @property
     def compiler_major(self) -> str:
         return self.compiler_version.split(".")[0]
+
+    @property
+    def clang_majors(self) -> tuple[str, ...]:
+        """Every clang major a build's own files name, the compiler's first; () for GCC releases."""
+        if self.compiler != "clang":
+            return ()
+        cross = self.cross_clang if self.cross_config else ""
+        return (self.compiler_major,) + ((cross,) if cross and cross != self.compiler_major else ())
 
     @property
     def clang_path(self) -> str:
@@ -298,6 +312,8 @@ def _check_str(release: str, key: str, value: str) -> None:
         raise UsageError(f"recipe key 'compiler_version' in {release}: '{value}' is not a version like \"17.0.6\"")
     if key == "sysroot" and not value.startswith("/"):
         raise UsageError(f"recipe key 'sysroot' in {release}: '{value}' is not an absolute path like \"/dt10\"")
+    if key == "cross_clang" and value and not value.isdigit():
+        raise UsageError(f"recipe key 'cross_clang' in {release}: '{value}' is not a clang major like \"17\"")
     if key == "release_config" and value and not re.fullmatch(r"[A-Za-z0-9_]+", value):
         raise UsageError(f"recipe key 'release_config' in {release}: '{value}' is not a config name")
     if key == "manylinux" and value.strip() and not re.fullmatch(r"manylinux(2014|_2_[0-9]+)_aarch64", value):
@@ -375,7 +391,7 @@ def _build(release: str, values: Mapping[str, object], recipe_version: int, *, w
         build_pip=t("build_pip"), manylinux=s("manylinux"), wheel_name=s("wheel_name"),
         cross_config=s("cross_config"), compiler=s("compiler"), compiler_version=s("compiler_version"),
         linker=s("linker"), sysroot=s("sysroot"), release_config=s("release_config"),
-        uncertain=t("uncertain"), recipe_version=recipe_version,
+        cross_clang=s("cross_clang"), uncertain=t("uncertain"), recipe_version=recipe_version,
     )
 
 
@@ -536,6 +552,7 @@ def versions_rows(recipes: Mapping[str, Recipe]) -> list[dict[str, object]]:
             "manylinux": r.manylinux,
             "wheel_name": r.wheel_name,
             "cross_config": r.cross_config,
+            "cross_clang": (r.cross_clang or r.compiler_major) if r.compiler == "clang" else "",
             "uncertain": list(r.uncertain),
             "recipe_version": r.recipe_version,
         })

@@ -55,6 +55,13 @@ def test_2_20_style_release_and_nightly_versions(fixture_repo: Path, work_dir: P
                     Path(str(release.json()["wheel"])).name)
     argv = manifest_of(release)["bazel"]["argv"]  # type: ignore[index]
     assert "--repo_env=USE_PYWRAP_RULES=1" in argv and "--repo_env=ML_WHEEL_TYPE=release" in argv
+    # auto mode cross-compiles here; like upstream's 2.19-2.21, the style's release config names llvm-18 and its
+    # cross toolchain llvm-17: the cross builder answers at both, and says which clang really answers.
+    toolchain = manifest_of(release)["toolchain"]
+    assert "--config=cross_compile_linux_arm64" in argv, argv
+    assert toolchain["answers_as"] == "/usr/lib/llvm-18" and set(toolchain["also"]) == {"17"}, toolchain  # type: ignore[index]
+    assert any(d.startswith("cross toolchain: clang ") and "/usr/lib/llvm-17" in d
+               for d in toolchain["differences"]), toolchain  # type: ignore[index]
 
     nightly = build(fixture_repo, work_dir, tmp_path / "nightly", "2.20.0", "--nightly-date", "20261125")
     assert nightly.code == 0, nightly.stderr[-3000:]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.bootstrap import FALLBACK_MIRROR, base_tag, host_mirror
+from tfwheelbuild.bootstrap import base_tag, debootstrap_default_mirror, host_mirror
 
 DEB822 = """\
 Types: deb
@@ -16,7 +16,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
-URIs: http://deb.debian.org/debian-security
+URIs: http://security.example.invalid/debian-security
 Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -42,13 +42,13 @@ def test_deb822_uris(tmp_path: Path) -> None:
 
 
 def test_deb822_skips_security(tmp_path: Path) -> None:
-    text = ("Types: deb\nURIs: http://security.debian.org/debian-security\nSuites: bookworm-security\n\n"
+    text = ("Types: deb\nURIs: http://security.example.invalid/debian-security\nSuites: bookworm-security\n\n"
             "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n")
     assert host_mirror(*_files(tmp_path, deb822=text)) == "http://mirror.example/debian"
 
 
 def test_deb822_several_uris_on_one_line(tmp_path: Path) -> None:
-    text = "Types: deb\nURIs: http://deb.debian.org/debian-security http://mirror.example/debian\n"
+    text = "Types: deb\nURIs: http://security.example.invalid/debian-security http://mirror.example/debian\n"
     assert host_mirror(*_files(tmp_path, deb822=text)) == "http://mirror.example/debian"
 
 
@@ -58,7 +58,7 @@ def test_deb822_wins_over_sources_list(tmp_path: Path) -> None:
 
 
 def test_deb822_only_security_falls_through_to_sources_list(tmp_path: Path) -> None:
-    files = _files(tmp_path, deb822="Types: deb\nURIs: http://deb.debian.org/debian-security\n",
+    files = _files(tmp_path, deb822="Types: deb\nURIs: http://security.example.invalid/debian-security\n",
                    one_line="deb http://other.example/debian bookworm main\n")
     assert host_mirror(*files) == "http://other.example/debian"
 
@@ -66,7 +66,7 @@ def test_deb822_only_security_falls_through_to_sources_list(tmp_path: Path) -> N
 def test_one_line_sources_list(tmp_path: Path) -> None:
     text = ("# deb http://commented.example/debian bookworm main\n"
             "deb-src http://src.example/debian bookworm main\n"
-            "deb http://security.debian.org/debian-security bookworm-security main\n"
+            "deb http://security.example.invalid/debian-security bookworm-security main\n"
             "deb http://mirror.example/debian bookworm main contrib\n")
     assert host_mirror(*_files(tmp_path, one_line=text)) == "http://mirror.example/debian"
 
@@ -82,16 +82,28 @@ def test_one_line_with_several_options(tmp_path: Path) -> None:
 
 
 def test_one_line_with_options_skips_security(tmp_path: Path) -> None:
-    text = ("deb [trusted=yes] http://security.debian.org/debian-security bookworm-security main\n"
+    text = ("deb [trusted=yes] http://security.example.invalid/debian-security bookworm-security main\n"
             "deb [trusted=yes] http://mirror.example/debian bookworm main\n")
     assert host_mirror(*_files(tmp_path, one_line=text)) == "http://mirror.example/debian"
 
 
+def _debootstrap(tmp_path: Path) -> Path:
+    script = tmp_path / "debootstrap"
+    script.write_text('#!/bin/sh\nset -e\nDEF_MIRROR="http://default.example.invalid/debian"\nDEF_HTTPS_MIRROR="x"\n')
+    return script
+
+
 @pytest.mark.parametrize("one_line", [None, "", "# nothing here\n", "deb-src http://src.example/debian x main\n",
-                                      "deb http://security.debian.org/debian-security bookworm-security main\n"])
-def test_fallback(tmp_path: Path, one_line: str | None) -> None:
-    assert host_mirror(*_files(tmp_path, one_line=one_line)) == FALLBACK_MIRROR == "http://deb.debian.org/debian"
+                                      "deb http://security.example.invalid/debian-security bookworm-security main\n"])
+def test_fallback_is_debootstraps_own_default(tmp_path: Path, one_line: str | None) -> None:
+    # No Debian apt sources on the host: the mirror debootstrap itself would use, read from debootstrap
+    # (the tool writes no registry's name of its own).
+    files = _files(tmp_path, one_line=one_line)
+    assert host_mirror(*files, _debootstrap(tmp_path)) == "http://default.example.invalid/debian"
 
 
 def test_fallback_with_no_files_at_all(tmp_path: Path) -> None:
-    assert host_mirror(tmp_path / "none.sources", tmp_path / "none.list") == FALLBACK_MIRROR
+    assert host_mirror(tmp_path / "none.sources", tmp_path / "none.list", _debootstrap(tmp_path)) == \
+        debootstrap_default_mirror(_debootstrap(tmp_path))
+    # Nor debootstrap: "" (bootstrapping then asks for --mirror, in one line).
+    assert host_mirror(tmp_path / "none.sources", tmp_path / "none.list", tmp_path / "no-debootstrap") == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
 
@@ -356,3 +357,18 @@ def test_cross_mode_needs_a_release_with_a_cross_config() -> None:
 def test_cross_mode_refuses_a_demanded_policy() -> None:
     with pytest.raises(UsageError, match="--plat cannot be demanded in cross mode"):
         _plan("2.17.0", "3.11", mode="cross", plat="manylinux_2_34_aarch64")
+
+
+@pytest.mark.parametrize("release", ["2.14", "2.16", "2.17", "2.18", "2.21"])
+def test_cross_builder_carries_every_clang_major_the_release_names(release: str) -> None:
+    # Upstream's 2.18+ cross toolchain BUILD names /usr/lib/llvm-17 while its release config builds with
+    # llvm-18: the cross builder must answer at both, or a real checkout stops at the cross check (exit 28).
+    opts = BuildOptions(tf_version=f"{release}.0", python="3.11")
+    emulated = make_plan(dataclasses.replace(opts, mode="emulated"), recipe_for(f"{release}.0"), patches=(),
+                         engine_cpus=2, engine_mem=MEM_16G, engine_emulated=True)
+    assert dict(emulated.builder.values)["CLANG"] == {"2.14": "", "2.16": "17", "2.17": "17"}.get(release, "18")
+    if release == "2.14":
+        return
+    cross = make_plan(dataclasses.replace(opts, mode="cross"), recipe_for(f"{release}.0"), patches=(),
+                      engine_cpus=2, engine_mem=MEM_16G, engine_emulated=True)
+    assert dict(cross.builder.values)["CLANG"] == ("17" if release in ("2.16", "2.17") else "18 17")

@@ -60,9 +60,18 @@ def builder_toolchain(ctx: BuildContext, env: dict[str, str]) -> dict[str, objec
 
 
 def _version_difference(ctx: BuildContext, facts: dict[str, object]) -> list[str]:
+    if facts["compiler"] != "clang":
+        return []
     real = str(facts.get("clang", ""))
     wanted = ctx.plan.toolchain.upstream_version
-    if facts["compiler"] != "clang" or not real or real.split(".")[0] == wanted.split(".")[0]:
-        return []
-    return [f"compiler: clang {real} answers at {facts['compiler_path']}, where upstream used clang {wanted} "
-            "(the nearest major the builder's distribution serves)"]
+    out = []
+    if real and real.split(".")[0] != wanted.split(".")[0]:
+        out.append(f"compiler: clang {real} answers at {facts['compiler_path']}, where upstream used clang "
+                   f"{wanted} (the nearest major the builder's distribution serves)")
+    # The cross builder also answers at the majors the release's cross toolchain names (2.18+: llvm-17).
+    also = facts.get("also")
+    for major, fact in sorted(also.items()) if isinstance(also, dict) else ():
+        if isinstance(fact, dict) and str(fact.get("clang", "")).split(".")[0] != major:
+            out.append(f"cross toolchain: clang {fact.get('clang', '?')} answers at /usr/lib/llvm-{major}, which "
+                       "the release's cross toolchain names (the nearest major the builder's distribution serves)")
+    return out
