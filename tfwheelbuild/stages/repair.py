@@ -19,8 +19,9 @@ from pathlib import Path
 from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
-from tfwheelbuild.errors import CompileError, RepairError
+from tfwheelbuild.errors import CompileError, PageAlignmentError, RepairError, WheelTooLargeError
 from tfwheelbuild.key import KEY_VERSION, build_key
+from tfwheelbuild.pagecheck import PAGE_64K, describe, small_page_members
 from tfwheelbuild.plan import OUT, RepairPlan
 from tfwheelbuild.wheelinfo import (
     STAMP_FILE,
@@ -96,7 +97,33 @@ def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: Re
     # Foreign code is the caller's to name (a build's cross config, or the input wheel).
     info = inspect_wheel(wheel, check_elf=False)
     log.say(f"repaired: {wheel.name} (grafted: {', '.join(info.grafted) or 'nothing'})")
+    check_pages(info, plan, log)
+    check_size(info, plan)
     return info
+
+
+def check_pages(info: WheelInfo, plan: RepairPlan, log: BuildLog | None = None) -> None:
+    """Refuse a wheel with an ELF file that a 64 KiB-page kernel cannot map (unless 4K-only is accepted)."""
+    bad = small_page_members(list(info.load_alignments))
+    if not bad:
+        return
+    if plan.allow_4k_pages:
+        if log is not None:
+            log.say(f"accepted for 4 KiB-page kernels only (--allow-4k-pages): {describe(bad)}")
+        return
+    raise PageAlignmentError(f"{info.path.name} will not load on 64 KiB-page kernels: {describe(bad, PAGE_64K)}")
+
+
+def check_size(info: WheelInfo, plan: RepairPlan) -> None:
+    """One line with the size, the limit and the members that make the wheel big."""
+    if plan.max_wheel_size and info.size > plan.max_wheel_size:
+        members = ", ".join(f"{name} ({_mib(size)} compressed)" for name, size in info.largest)
+        raise WheelTooLargeError(f"{info.path.name} is {_mib(info.size)}, over the {_mib(plan.max_wheel_size)} "
+                                 f"limit; largest members: {members}")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB" if size >= 1024**2 else f"{size / 1024:.1f} KiB"
 
 
 def repair_failure(output: list[str], show: list[str], plat: str, code: int) -> RepairError:
