@@ -214,7 +214,11 @@ def set_build_tag(path: Path, build_tag: str, *, source_date_epoch: int | None =
 
 
 def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch: int | None = None) -> None:
-    """Add (or replace) `<dist-info>/<name>` in a wheel, with RECORD rewritten to match.
+    add_dist_info_files(path, {name: data}, source_date_epoch=source_date_epoch)
+
+
+def add_dist_info_files(path: Path, files: dict[str, bytes], *, source_date_epoch: int | None = None) -> None:
+    """Add (or replace) `<dist-info>/<name>` for each of `files` in a wheel, with RECORD rewritten to match.
 
     Streams entry by entry into a new archive (a TensorFlow wheel is hundreds of MB), then
     renames it over the original. The copy is made reproducible on the way: entries keep their
@@ -230,7 +234,7 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
     try:
         with WheelFile(path) as src, zipfile.ZipFile(tmp, "w") as dest:
             record = f"{src.dist_info_path}/RECORD"
-            target = f"{src.dist_info_path}/{name}"
+            targets = {f"{src.dist_info_path}/{name}": data for name, data in files.items()}
             rows: list[tuple[str, str, str]] = []
 
             def add(arcname: str, payload: bytes, *, mode: int, date_time: ZipTime,
@@ -243,7 +247,7 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
                 rows.append((arcname, f"sha256={digest}", str(len(payload))))
 
             for info in src.infolist():
-                if info.filename in (record, target) or info.is_dir():
+                if info.filename == record or info.filename in targets or info.is_dir():
                     continue
                 entry = zipfile.ZipInfo(info.filename,
                                         date_time=stamp if source_date_epoch is not None else info.date_time)
@@ -259,13 +263,14 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
                         out.write(chunk)
                 hashed = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
                 rows.append((info.filename, f"sha256={hashed}", str(info.file_size)))
-            add(target, data, mode=0o644, date_time=stamp)
+            for target, data in targets.items():
+                add(target, data, mode=0o644, date_time=stamp)
             text = io.StringIO()
             csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n").writerows([*rows, (record, "", "")])
             add(record, text.getvalue().encode(), mode=0o644, date_time=stamp)
         tmp.replace(path)
     except (OSError, zipfile.BadZipFile, ValueError, WheelError) as exc:
-        raise WheelInputError(f"cannot add {name} to {path.name}: {exc}") from exc
+        raise WheelInputError(f"cannot add {', '.join(files)} to {path.name}: {exc}") from exc
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
@@ -279,8 +284,8 @@ def zip_time(epoch: int) -> ZipTime:
 def read_dist_info_file(path: Path, name: str) -> bytes | None:
     with zipfile.ZipFile(path) as archive:
         for entry in archive.namelist():
-            parts = entry.split("/")
-            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == name:
+            top, _, rest = entry.partition("/")
+            if top.endswith(".dist-info") and rest == name:  # name may be nested: sboms/….cdx.json
                 return archive.read(entry)
     return None
 
