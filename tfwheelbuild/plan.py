@@ -244,6 +244,10 @@ class BuildPlan:
         lines.append(f"repair:        {shlex.join(repair)} {OUT}/raw/*.whl")
         if self.repair.build_tag:
             lines.append(f"build tag:     {self.repair.build_tag}")
+        limit = self.repair.max_wheel_size
+        size = f"at most {limit / 1024**2:.1f} MiB" if limit else "no size limit"
+        pages = "4 KiB-page ELF files accepted" if self.repair.allow_4k_pages else "every ELF file 64 KiB-page ready"
+        lines.append(f"checks:        {pages}; {size}")
         lines.append("file times:    SOURCE_DATE_EPOCH=" + (f"{self.source_date_epoch} (from the environment)"
                                                            if self.source_date_epoch else
                                                            "the source commit's committer time"))
