@@ -364,10 +364,13 @@ def versions(as_json: bool) -> None:
               help="arm64 base image for the builder image.")
 @click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
 @click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@click.option("--allow-4k-pages", is_flag=True, help="Accept ELF files that load only on 4 KiB-page kernels.")
+@click.option("--max-wheel-size", default="240M", show_default=True, callback=checked(validate.wheel_size),
+              help="Refuse a repaired wheel over this size (0: no limit).")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
 def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build_tag: str, base_image: str,
-           mirror: str, work_dir: Path | None, verbose: bool) -> None:
+           mirror: str, work_dir: Path | None, allow_4k_pages: bool, max_wheel_size: str, verbose: bool) -> None:
     """Run auditwheel repair on a linux_aarch64 wheel inside the arm64 builder image.
 
     \b
@@ -395,7 +398,8 @@ def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build
         engine.put_files(container, f"{OUT}/raw", {wheel.name: wheel})
         repaired = repair_in_container(engine, container, f"{OUT}/raw/{wheel.name}",
                                        RepairPlan(plat="" if plat == "auto" else plat, exclude=exclude,
-                                                  build_tag=build_tag), log,
+                                                  build_tag=build_tag, allow_4k_pages=allow_4k_pages,
+                                                  max_wheel_size=validate.wheel_size_bytes(max_wheel_size)), log,
                                        log.path.parent / "staging", source_date_epoch=int(epoch) if epoch else None)
         atomic_copy(repaired.path, output / repaired.path.name)
     click.echo(f"repaired: {output / repaired.path.name} (grafted: {', '.join(repaired.grafted) or 'nothing'})")

@@ -189,11 +189,16 @@ _SETTINGS_OPTIONS = (
                  "builder under qemu; auto: native on arm64 engines, cross on x86_64 ones where the release has a "
                  "cross config, else emulated [default: auto]."),
     click.option("--docker-host", help="Engine to build on: ssh://user@arm64-box, tcp://… [default: DOCKER_HOST]."),
+    click.option("--allow-4k-pages", is_flag=True, default=None,
+                 help="Accept ELF files that load only on 4 KiB-page kernels [default: refused at repair]."),
+    click.option("--max-wheel-size", help="Refuse a repaired wheel over this size, e.g. 240M; 0: no limit "
+                 "[default: 240M, upstream's arm64 limit]."),
 )
 _SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "memory",
                  "plat", "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
                  "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
-                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode")
+                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode",
+                 "allow_4k_pages", "max_wheel_size")
 
 
 def settings_options(func: F) -> F:

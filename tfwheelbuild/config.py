@@ -115,6 +115,10 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("cache-namespace", "str", "", "Name prefix for this build's cache volumes, to keep sets of "
               "caches apart (empty: the shared ones).",
               check=validate.cache_namespace),
+    OptionDef("allow-4k-pages", "bool", False, "Accept a wheel whose ELF files load only on 4 KiB-page kernels "
+              "(default: refused at repair, naming the file, since 64 KiB-page aarch64 kernels cannot map them)."),
+    OptionDef("max-wheel-size", "str", "240M", "Refuse a repaired wheel over this size (K, M, G: powers of 1024; "
+              "`0`: no limit); the default is upstream's arm64 CI limit.", check=validate.wheel_size),
 )
 BY_NAME: Mapping[str, OptionDef] = MappingProxyType({o.name: o for o in OPTIONS})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

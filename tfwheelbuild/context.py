@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ class BuildContext:
     build_id: str
     retest: bool = False  # run the runtime test even for a wheel that passed it before, byte for byte
     keep_container: bool = False  # on failure, leave the build container for `tfwheelbuild shell`
+    started: float = field(default_factory=time.time)  # wall clock, for the provenance's run details
     # Filled in by the stages, in pipeline order.
     base_id: str = ""
     builder_id: str = ""

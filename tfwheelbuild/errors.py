@@ -98,6 +98,21 @@ class RepairError(TfwbError):
     remedy = "choose a --plat the build can reach, or --exclude the library auditwheel cannot graft"
 
 
+class PageAlignmentError(RepairError):
+    """An ELF file in the wheel cannot be mapped on a 64 KiB-page kernel (Grace, some Graviton/Ampere images)."""
+
+    exit_code = 55
+    remedy = ("link with -Wl,-z,max-page-size=65536 (GNU ld and lld default to it on aarch64; a flag or linker "
+              "script forcing 4096 does not), or accept 4K-page-only systems with --allow-4k-pages")
+
+
+class WheelTooLargeError(RepairError):
+    """The repaired wheel is over the size limit (upstream's CI refuses arm64 wheels over its own)."""
+
+    exit_code = 56
+    remedy = "shrink the wheel (strip debug info, drop the largest members), or raise --max-wheel-size"
+
+
 class RuntimeTestError(TfwbError):
     exit_code = 18
     remedy = "read the failing step above and the log; fix the wheel, its dependencies or the test command"

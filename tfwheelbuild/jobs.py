@@ -22,13 +22,14 @@ from tfwheelbuild.simple_index import LocalIndex
 def build_options(tf_version: str, python: str, settings: Settings, *, nightly_date: str = "") -> BuildOptions:
     """The resolved settings as the pipeline's options (host facts filled in: mirror, CA, proxy)."""
     from tfwheelbuild.bootstrap import host_mirror
-    from tfwheelbuild.plan import check_project_name, parse_memory, parse_source_date_epoch
+    from tfwheelbuild.plan import check_project_name, parse_memory, parse_size, parse_source_date_epoch
     from tfwheelbuild.preflight import host_bazel_env, host_proxy_env
     from tfwheelbuild.session import default_work_root, host_ca
 
     # Bad values fail here, before the engine is asked (make_plan, which uses them, runs after it answers).
     check_project_name(settings["project-name"])  # tensorflow-metal, tensorflow-macos, invalid names
     parse_memory(settings["memory"])
+    parse_size(settings["max-wheel-size"])
     source_date_epoch = parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH", ""))
     return BuildOptions(
         tf_version=tf_version, python=python, source=settings["source"], ref=settings["ref"],
@@ -45,6 +46,7 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
         remote_cache_required=settings["remote-cache-required"], remote_header_file=settings["remote-header-file"],
         remote_executor=settings["remote-executor"], remote_instance_name=settings["remote-instance-name"],
         cache_namespace=settings["cache-namespace"], mode=settings["mode"], source_date_epoch=source_date_epoch,
+        allow_4k_pages=settings["allow-4k-pages"], max_wheel_size=settings["max-wheel-size"],
     )
 
 

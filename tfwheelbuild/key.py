@@ -10,7 +10,8 @@ it: paths on the host, the output dir, jobs/RAM (they change speed, not the resu
 and the wall clock (neither reaches the wheel).
 
 KEY_VERSION changes whenever the same inputs would give other wheel bytes than before (2: file
-times pinned to SOURCE_DATE_EPOCH, file modes normalised, no build id in the stamp).
+times pinned to SOURCE_DATE_EPOCH, file modes normalised, no build id in the stamp; 3: a CycloneDX
+SBOM in .dist-info/sboms).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 
 from tfwheelbuild.plan import BUILDER_ID, BuildPlan
 
-KEY_VERSION = 2
+KEY_VERSION = 3
 # Flags that change how fast Bazel works, not what it builds.
 # Remote caching and execution change where results come from, not what they are (every action
 # is keyed by its inputs, the builder image id among them).

@@ -41,6 +41,9 @@ DEFAULT_BASE_IMAGE = "ubuntu:22.04"
 # The cross builder needs Debian's multiarch arm64 packages (libpython3.X-dev:arm64) beside amd64 ones.
 DEFAULT_CROSS_BASE = "debian:bookworm"
 GIB = 1024**3
+# Upstream's CI refuses arm64 wheels over TFCI_WHL_SIZE_LIMIT (ci/official/envs/linux_arm64: 240M, as
+# find -size counts: MiB).
+DEFAULT_MAX_WHEEL_SIZE = 240 * 1024**2
 # Under qemu, JIT-compiling Bazel's own JVM with C2 costs more than it saves: C1 alone halves a warm
 # build's Bazel overhead (measured 68 s -> 37 s on the fixture). Natively, C2 pays off on TF's graph.
 EMULATED_JVM = ("--host_jvm_args=-XX:TieredStopAtLevel=1",)
@@ -86,6 +89,8 @@ class BuildOptions:
     mode: str = "auto"  # auto (native on arm64 engines, else emulated), emulated, cross
     # SOURCE_DATE_EPOCH from the environment (decimal seconds); empty: the source commit's committer time.
     source_date_epoch: str = ""
+    allow_4k_pages: bool = False  # accept ELF files whose LOAD segments only suit 4 KiB pages
+    max_wheel_size: str = "240M"  # e.g. 240M, 1G, 500K, bytes; 0: no limit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +149,9 @@ class RepairPlan:
     plat: str
     exclude: tuple[str, ...]
     build_tag: str
+    # Refusals after repair; neither changes the wheel's bytes, so neither is in the build key.
+    allow_4k_pages: bool = False
+    max_wheel_size: int = DEFAULT_MAX_WHEEL_SIZE  # bytes; 0: no limit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,6 +244,10 @@ class BuildPlan:
         lines.append(f"repair:        {shlex.join(repair)} {OUT}/raw/*.whl")
         if self.repair.build_tag:
             lines.append(f"build tag:     {self.repair.build_tag}")
+        limit = self.repair.max_wheel_size
+        size = f"at most {limit / 1024**2:.1f} MiB" if limit else "no size limit"
+        pages = "4 KiB-page ELF files accepted" if self.repair.allow_4k_pages else "every ELF file 64 KiB-page ready"
+        lines.append(f"checks:        {pages}; {size}")
         lines.append("file times:    SOURCE_DATE_EPOCH=" + (f"{self.source_date_epoch} (from the environment)"
                                                            if self.source_date_epoch else
                                                            "the source commit's committer time"))
@@ -267,6 +279,16 @@ def parse_memory(text: str) -> int:
         return validate.memory(text)
     except ValueError as exc:
         raise UsageError(f"--memory {text!r}: {exc}") from None
+
+
+def parse_size(text: str) -> int:
+    """--max-wheel-size as bytes (0: no limit)."""
+    from tfwheelbuild import validate
+
+    try:
+        return validate.wheel_size_bytes(text)
+    except ValueError as exc:
+        raise UsageError(f"--max-wheel-size {text!r}: {exc}") from exc
 
 
 def parse_source_date_epoch(text: str) -> str:
@@ -398,7 +420,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         tf_version=opts.tf_version, python=py, recipe=recipe, base=base, builder=builder,
         runtime=runtime, source=source, configure_env=tuple(sorted(configure_env.items())),
         patches=patches, compile=compile_plan,
-        repair=RepairPlan(plat=toolchain.plat, exclude=opts.exclude, build_tag=opts.build_tag),
+        repair=RepairPlan(plat=toolchain.plat, exclude=opts.exclude, build_tag=opts.build_tag,
+                          allow_4k_pages=opts.allow_4k_pages, max_wheel_size=parse_size(opts.max_wheel_size)),
         test=TestPlan(index_url=opts.index_url, test_command=opts.test_command,
                       ca_bundle=opts.ca_bundle, proxy_env=opts.proxy_env),
         wheel_name=wheel_distribution_name(project),

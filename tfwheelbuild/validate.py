@@ -158,6 +158,19 @@ def memory_limit(text: str) -> str:
     return text.strip()
 
 
+def wheel_size_bytes(text: str) -> int:
+    """A size as upstream's TFCI_WHL_SIZE_LIMIT writes it (find -size units: K, M, G are powers of 1024)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([KMG]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise ValueError("not a size such as 240M, 1G or 0 (no limit)")
+    return int(match.group(1)) * int(1024 ** " KMG".index(match.group(2).upper() or " "))
+
+
+def wheel_size(text: str) -> str:
+    wheel_size_bytes(text)
+    return text.strip()
+
+
 # The engine addresses the Docker SDK (and the docker CLI's DOCKER_HOST) understands.
 ENGINE_SCHEMES = ("unix", "tcp", "http", "https", "ssh", "npipe", "fd")
 

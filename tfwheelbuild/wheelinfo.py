@@ -24,6 +24,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from tfwheelbuild.errors import UsageError, WheelInputError
+from tfwheelbuild.pagecheck import LoadAlignment, NotElf, smallest_load_alignment
 
 # The file in every built wheel's .dist-info that names its build key (written by the repair stage,
 # read by the local index): one name, here, because both sides must agree.
@@ -31,6 +32,7 @@ STAMP_FILE = "tfwheelbuild.json"
 ZIP_TIME_MIN = 315532800  # 1980-01-01 UTC: the earliest time a zip entry can carry
 ZipTime = tuple[int, int, int, int, int, int]
 CHUNK = 1 << 20
+LARGEST = 3  # members named when a wheel is over its size limit
 AARCH64 = 183  # ELF e_machine EM_AARCH64
 ELF_MACHINES = {AARCH64: "aarch64", 62: "x86_64", 40: "arm", 3: "x86"}
 
@@ -46,6 +48,9 @@ class WheelInfo:
     sha256: str
     size: int
     grafted: tuple[str, ...]  # libraries auditwheel copied into <pkg>.libs/
+    # The smallest PT_LOAD alignment of every ELF member (64K-page kernels need 65536 or more).
+    load_alignments: tuple[LoadAlignment, ...] = ()
+    largest: tuple[tuple[str, int], ...] = ()  # the biggest members (name, compressed size), biggest first
 
 
 def sha256_file(path: Path) -> str:
@@ -99,7 +104,8 @@ def inspect_wheel(path: Path, *, require_aarch64: bool = True, python: str = "",
     return WheelInfo(path=path, name=str(name), version=str(version),
                      build_tag="".join(str(part) for part in build) if build else "",
                      pythons=tuple(sorted({t.interpreter for t in tags})), platforms=platforms,
-                     sha256=sha256 or sha256_file(path), size=path.stat().st_size, grafted=scan.grafted)
+                     sha256=sha256 or sha256_file(path), size=path.stat().st_size, grafted=scan.grafted,
+                     load_alignments=scan.load_alignments, largest=scan.largest)
 
 
 def check_python_tag(filename: str, tags: frozenset[Tag], python: str) -> None:
@@ -123,6 +129,8 @@ class _Scan:
     wheel_files: dict[str, bytes]  # canonical project name of each <name>-<version>.dist-info -> its WHEEL
     grafted: tuple[str, ...]
     foreign: list[tuple[str, str]]  # (member, machine) of ELF members not AArch64
+    load_alignments: tuple[LoadAlignment, ...]
+    largest: tuple[tuple[str, int], ...]
 
 
 def _scan(path: Path) -> _Scan:
@@ -133,6 +141,7 @@ def _scan(path: Path) -> _Scan:
     """
     wheel_files: dict[str, bytes] = {}
     foreign: list[tuple[str, str]] = []
+    aligns: list[LoadAlignment] = []
     try:
         with zipfile.ZipFile(path) as archive:
             entries = [e for e in archive.infolist() if not e.is_dir()]
@@ -143,6 +152,11 @@ def _scan(path: Path) -> _Scan:
                         parts = entry.filename.split("/")
                         if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "WHEEL":
                             wheel_files[_dist_info_project(parts[0])] = head + member.read(1 << 16)
+                        if head[:4] == b"\x7fELF":
+                            # Only the program headers (near the start) are read; the rest streams past.
+                            with suppress(NotElf):
+                                aligns.append(LoadAlignment(member=entry.filename,
+                                                            align=smallest_load_alignment(head, member.read)))
                         while member.read(CHUNK):
                             pass
                 except zipfile.BadZipFile as exc:
@@ -158,7 +172,10 @@ def _scan(path: Path) -> _Scan:
         raise WheelInputError(f"{path.name} is not a readable zip archive ({exc})") from exc
     names = [e.filename for e in entries]
     grafted = tuple(sorted(n.split("/", 1)[1] for n in names if n.split("/", 1)[0].endswith(".libs") and "/" in n))
-    return _Scan(wheel_files=wheel_files, grafted=grafted, foreign=foreign)
+    largest = tuple((e.filename, e.compress_size)
+                    for e in sorted(entries, key=lambda e: (-e.compress_size, e.filename))[:LARGEST])
+    return _Scan(wheel_files=wheel_files, grafted=grafted, foreign=foreign, load_alignments=tuple(aligns),
+                 largest=largest)
 
 
 def _dist_info_project(folder: str) -> str:
@@ -197,7 +214,11 @@ def set_build_tag(path: Path, build_tag: str, *, source_date_epoch: int | None =
 
 
 def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch: int | None = None) -> None:
-    """Add (or replace) `<dist-info>/<name>` in a wheel, with RECORD rewritten to match.
+    add_dist_info_files(path, {name: data}, source_date_epoch=source_date_epoch)
+
+
+def add_dist_info_files(path: Path, files: dict[str, bytes], *, source_date_epoch: int | None = None) -> None:
+    """Add (or replace) `<dist-info>/<name>` for each of `files` in a wheel, with RECORD rewritten to match.
 
     Streams entry by entry into a new archive (a TensorFlow wheel is hundreds of MB), then
     renames it over the original. The copy is made reproducible on the way: entries keep their
@@ -213,7 +234,7 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
     try:
         with WheelFile(path) as src, zipfile.ZipFile(tmp, "w") as dest:
             record = f"{src.dist_info_path}/RECORD"
-            target = f"{src.dist_info_path}/{name}"
+            targets = {f"{src.dist_info_path}/{name}": data for name, data in files.items()}
             rows: list[tuple[str, str, str]] = []
 
             def add(arcname: str, payload: bytes, *, mode: int, date_time: ZipTime,
@@ -226,7 +247,7 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
                 rows.append((arcname, f"sha256={digest}", str(len(payload))))
 
             for info in src.infolist():
-                if info.filename in (record, target) or info.is_dir():
+                if info.filename == record or info.filename in targets or info.is_dir():
                     continue
                 entry = zipfile.ZipInfo(info.filename,
                                         date_time=stamp if source_date_epoch is not None else info.date_time)
@@ -242,13 +263,14 @@ def add_dist_info_file(path: Path, name: str, data: bytes, *, source_date_epoch:
                         out.write(chunk)
                 hashed = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
                 rows.append((info.filename, f"sha256={hashed}", str(info.file_size)))
-            add(target, data, mode=0o644, date_time=stamp)
+            for target, data in targets.items():
+                add(target, data, mode=0o644, date_time=stamp)
             text = io.StringIO()
             csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n").writerows([*rows, (record, "", "")])
             add(record, text.getvalue().encode(), mode=0o644, date_time=stamp)
         tmp.replace(path)
     except (OSError, zipfile.BadZipFile, ValueError, WheelError) as exc:
-        raise WheelInputError(f"cannot add {name} to {path.name}: {exc}") from exc
+        raise WheelInputError(f"cannot add {', '.join(files)} to {path.name}: {exc}") from exc
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
@@ -262,8 +284,8 @@ def zip_time(epoch: int) -> ZipTime:
 def read_dist_info_file(path: Path, name: str) -> bytes | None:
     with zipfile.ZipFile(path) as archive:
         for entry in archive.namelist():
-            parts = entry.split("/")
-            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == name:
+            top, _, rest = entry.partition("/")
+            if top.endswith(".dist-info") and rest == name:  # name may be nested: sboms/….cdx.json
                 return archive.read(entry)
     return None
 

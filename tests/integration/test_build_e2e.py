@@ -39,7 +39,8 @@ def test_build_leaves_a_tested_manylinux_wheel_and_manifest(first: tuple[CliResu
     summary = result.json()
     wheel = Path(str(summary["wheel"]))
     assert wheel.parent == out and WHEEL_RE.match(wheel.name), wheel.name
-    assert sorted(p.name for p in out.iterdir()) == [wheel.name, wheel.name + ".manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == [wheel.name, wheel.name + ".intoto.json",
+                                                     wheel.name + ".manifest.json"]
     # The build is in the run history, with a report page beside its log.
     report = Path(str(summary["report"]))
     assert report.name == "report.html" and report.parent == Path(str(summary["log"])).parent

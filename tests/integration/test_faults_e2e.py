@@ -124,7 +124,8 @@ def test_interrupt_in_every_stage_leaves_nothing_and_the_rerun_resumes(emulated_
         if stage != "publish":  # by then the wheel and its manifest are complete in the output dir
             assert leftovers == [], f"{stage}: {leftovers}"
         else:
-            assert sorted(p.suffix for p in out.iterdir()) == [".json", ".whl"], leftovers
+            # the wheel, its provenance (.intoto.json) and its manifest
+            assert sorted(p.suffix for p in out.iterdir()) == [".json", ".json", ".whl"], leftovers
         assert not list(out.glob(".*.tmp")) and not list(index.rglob(".*.tmp")), f"{stage}: temp files left"
 
     sys.stderr.write(f"signalled stage -> interrupted stage: {hits}\n")

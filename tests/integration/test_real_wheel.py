@@ -56,3 +56,21 @@ def test_official_wheel_passes_the_deep_check_and_a_wrong_py_is_refused_before_a
     assert result.code == 19, result.stderr[-2000:]
     assert "which Python 3.12 cannot install" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "work").exists()  # refused before a log, an engine or a container
+
+
+def test_official_wheel_is_64k_page_ready_and_under_upstreams_size_limit(real_wheel: Path) -> None:
+    # What upstream ships, measured by the checks our repair applies: every ELF file aligned for 64 KiB
+    # pages (69 of them in 2.16.1), and the wheel (208.8 MiB) under the 240M default limit.
+    from tfwheelbuild.pagecheck import small_page_members
+    from tfwheelbuild.plan import DEFAULT_MAX_WHEEL_SIZE, RepairPlan
+    from tfwheelbuild.stages.repair import check_pages, check_size
+    from tfwheelbuild.wheelinfo import inspect_wheel
+
+    info = inspect_wheel(real_wheel, check_elf=False)
+    assert len(info.load_alignments) >= 60 and not small_page_members(list(info.load_alignments))
+    assert {a.align for a in info.load_alignments} == {65536}
+    plan = RepairPlan(plat="", exclude=(), build_tag="")
+    check_pages(info, plan)
+    check_size(info, plan)
+    assert info.size < DEFAULT_MAX_WHEEL_SIZE
+    assert info.largest[0][0] == "tensorflow/libtensorflow_cc.so.2"

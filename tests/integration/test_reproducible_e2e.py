@@ -62,7 +62,7 @@ def test_two_builds_of_one_key_give_byte_identical_wheels(fixture_repo: Path, wo
     with zipfile.ZipFile(a) as archive:
         infos = archive.infolist()
         stamp = json.loads(archive.read(next(i for i in infos if i.filename.endswith("/tfwheelbuild.json"))))
-    assert stamp == {"build_key": first.json()["build_key"], "key_version": 2,
+    assert stamp == {"build_key": first.json()["build_key"], "key_version": 3,
                      "commit": manifests[0]["source"]["commit"], "source_date_epoch": int(EPOCH)}
     assert {i.date_time for i in infos} == {(2023, 11, 14, 22, 13, 20)}
 

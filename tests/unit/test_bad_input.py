@@ -428,3 +428,13 @@ def test_unwritable_work_dir_log_and_lock(tmp_path: Path) -> None:
             cache_lock(blocker / "work", "", print):
         pass
     assert blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize("via_env", [False, True], ids=["flag", "env"])
+def test_invalid_max_wheel_size(home: Path, dist: Path, tagged_repo: Path, via_env: bool) -> None:
+    # refused before the (absent) engine is asked, from the command line and the environment alike
+    if via_env:
+        run = build(home, dist, "--source", str(tagged_repo), TFWHEELBUILD_MAX_WHEEL_SIZE="240 megs")
+    else:
+        run = build(home, dist, "--source", str(tagged_repo), "--max-wheel-size", "240 megs")
+    assert_refused(run, ConfigError if via_env else UsageError, "240 megs", "240M", out=dist, home=home)

@@ -55,12 +55,12 @@ def test_an_explicit_epoch_is_in_the_key_the_default_adds_nothing() -> None:
     opts = BuildOptions(tf_version="2.16.1", python="3.11")
     material = key_material(make_plan(opts, recipe_for("2.16.1"), patches=(), engine_cpus=8, engine_mem=16 * GIB),
                             COMMIT, BUILDER)
-    assert material["source_date_epoch"] == "commit" and material["key_version"] == 2
+    assert material["source_date_epoch"] == "commit" and material["key_version"] == 3
 
 
 def test_the_stamp_is_a_function_of_the_key() -> None:
     stamp = json.loads(stamp_bytes("k" * 64, COMMIT, EPOCH))
-    assert stamp == {"build_key": "k" * 64, "key_version": 2, "commit": COMMIT, "source_date_epoch": EPOCH}
+    assert stamp == {"build_key": "k" * 64, "key_version": 3, "commit": COMMIT, "source_date_epoch": EPOCH}
     assert stamp_bytes("k" * 64, COMMIT, EPOCH) == stamp_bytes("k" * 64, COMMIT, EPOCH)
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+import zipfile
+from pathlib import Path
+
+from tfwheelbuild import provenance, sbom
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.interrupts import signals_deferred
-from tfwheelbuild.manifest import atomic_copy, write_manifest
-from tfwheelbuild.wheelinfo import inspect_wheel
+from tfwheelbuild.manifest import atomic_copy, atomic_write_bytes, write_manifest
+from tfwheelbuild.wheelinfo import inspect_wheel, read_dist_info_file
 
 NAME = "output"
 
@@ -15,22 +21,43 @@ def run(ctx: BuildContext) -> dict[str, object]:
     info = inspect_wheel(ctx.wheel)
     dest = ctx.plan.output / ctx.wheel.name
     manifest_path = ctx.plan.output / f"{ctx.wheel.name}.manifest.json"
+    provenance_path = ctx.plan.output / f"{ctx.wheel.name}{provenance.SUFFIX}"
     manifest = build_manifest(ctx)
     manifest["wheel"] = {"file": ctx.wheel.name, "sha256": info.sha256, "size": info.size,
                          "name": info.name, "version": info.version, "build_tag": info.build_tag,
                          "platforms": list(info.platforms), "grafted": list(info.grafted)}
+    bom = read_dist_info_file(ctx.wheel, sbom.SBOM_FILE)
+    byproducts = []
+    if bom is not None:
+        bom_path = f"{dist_info_dir(ctx.wheel)}/{sbom.SBOM_FILE}"
+        bom_digest = hashlib.sha256(bom).hexdigest()
+        manifest["sbom"] = {**ctx.facts.get("repair", {}).get("sbom", {}), "file": bom_path, "sha256": bom_digest,
+                            "format": f"CycloneDX {sbom.SPEC_VERSION}"}
+        byproducts.append({"name": bom_path, "digest": {"sha256": bom_digest},
+                           "mediaType": "application/vnd.cyclonedx+json"})
+    document = provenance.statement(manifest, started=ctx.started, finished=time.time(), byproducts=byproducts)
+    manifest["provenance"] = {"file": provenance_path.name, "format": "in-toto Statement v1, SLSA provenance v1",
+                              "sha256": hashlib.sha256(provenance.to_bytes(document)).hexdigest()}
     # Wheel first, manifest last: a manifest always describes a wheel that is there in full. The
-    # pair is written with SIGINT/SIGTERM held (a second or two), so no wheel is left without its
-    # manifest; a manifest that cannot be written takes the wheel back out.
+    # set is written with SIGINT/SIGTERM held (a second or two), so no wheel is left without its
+    # manifest; a provenance or manifest that cannot be written takes the wheel back out.
     with signals_deferred():
         atomic_copy(ctx.wheel, dest)
         try:
+            atomic_write_bytes(provenance_path, provenance.to_bytes(document))
             write_manifest(manifest_path, manifest)
         except BaseException:
             dest.unlink(missing_ok=True)
+            provenance_path.unlink(missing_ok=True)
             raise
-    ctx.log.say(f"wrote {dest} and {manifest_path.name}")
-    return {"wheel": str(dest), "manifest": str(manifest_path), "sha256": info.sha256}
+    ctx.log.say(f"wrote {dest}, {provenance_path.name} and {manifest_path.name}")
+    return {"wheel": str(dest), "manifest": str(manifest_path), "provenance": str(provenance_path),
+            "sha256": info.sha256}
+
+
+def dist_info_dir(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        return next((n.split("/", 1)[0] for n in archive.namelist() if n.split("/", 1)[0].endswith(".dist-info")), "")
 
 
 def build_manifest(ctx: BuildContext) -> dict[str, object]:
@@ -46,6 +73,8 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "version": plan.wheel_version,
         "python": plan.python,
         "source": {"url": plan.source.url, "ref": plan.source.ref, "commit": ctx.commit},
+        "mode": "cross" if plan.cross_base is not None else "emulated" if not ctx.info.native_arm64 else "native",
+        "recipe": plan.recipe.to_dict(),
         # The time on every file in the wheel; "environment": rebuild with SOURCE_DATE_EPOCH=value to get
         # the same bytes, "commit": the commit's committer time, used again by any build of that commit.
         "source_date_epoch": {"value": ctx.source_date_epoch,
@@ -67,5 +96,7 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "engine": {"version": ctx.info.version, "arch": ctx.info.arch,
                    "emulated": not ctx.info.native_arm64},
         "test": ctx.facts.get("test", {}),
+        # The dependency bundle of `build --deps`, when one was used, goes in "deps": {"entries": [{name, url,
+        # sha256}]}; provenance.resolved_dependencies lists each entry.
         "durations": ctx.facts.get("durations", {}),
     }

@@ -15,19 +15,23 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
+from tfwheelbuild import sbom
 from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
-from tfwheelbuild.errors import CompileError, RepairError
+from tfwheelbuild.errors import CompileError, PageAlignmentError, RepairError, WheelTooLargeError
 from tfwheelbuild.key import KEY_VERSION, build_key
-from tfwheelbuild.plan import OUT, RepairPlan
+from tfwheelbuild.pagecheck import PAGE_64K, describe, small_page_members
+from tfwheelbuild.plan import OUT, SRC, RepairPlan
 from tfwheelbuild.wheelinfo import (
     STAMP_FILE,
     WheelInfo,
-    add_dist_info_file,
+    add_dist_info_files,
     foreign_libraries,
     inspect_wheel,
+    read_dist_info_file,
     set_build_tag,
 )
 
@@ -51,13 +55,88 @@ def run(ctx: BuildContext) -> dict[str, object]:
                                   "bazel command")
     # The build key travels inside the wheel too, so a wheel found anywhere says how it was made.
     ctx.build_key = build_key(ctx.plan, ctx.commit, ctx.builder_id)
-    add_dist_info_file(info.path, STAMP_FILE, stamp_bytes(ctx.build_key, ctx.commit, ctx.source_date_epoch),
-                       source_date_epoch=ctx.source_date_epoch)
+    bom, bom_facts = wheel_sbom(ctx, info)
+    add_dist_info_files(info.path, {STAMP_FILE: stamp_bytes(ctx.build_key, ctx.commit, ctx.source_date_epoch),
+                                    sbom.SBOM_FILE: sbom.to_bytes(bom)},
+                        source_date_epoch=ctx.source_date_epoch)
     info = inspect_wheel(info.path, python=ctx.plan.python)
+    check_size(info, ctx.plan.repair)  # again: the stamp and the SBOM are in it now
     ctx.wheel = info.path
     # The digest travels on, so the test stage does not read hundreds of MB again to key its cache.
     return {"raw_wheel": raw[0].rsplit("/", 1)[-1], "wheel": info.path.name, "policy": list(info.platforms),
-            "grafted": list(info.grafted), "sha256": info.sha256}
+            "grafted": list(info.grafted), "sha256": info.sha256, "sbom": bom_facts}
+
+
+def wheel_sbom(ctx: BuildContext, info: WheelInfo) -> tuple[dict[str, Any], dict[str, object]]:
+    """The wheel's CycloneDX SBOM (auditwheel's kept and extended) and what the manifest says of it."""
+    from tfwheelbuild import __version__
+
+    packages: list[str] = []
+    ctx.engine.exec(ctx.container, ["sh", "-c", "dpkg-query -W -f '${Package}\\t${Version}\\t${Architecture}\\n'"],
+                    sink=packages.append)
+    distro: list[str] = []
+    ctx.engine.exec(ctx.container, ["sh", "-c", ". /etc/os-release && echo \"$ID\""], sink=distro.append)
+    repos, note = bazel_repositories(ctx)
+    existing = read_dist_info_file(info.path, sbom.AUDITWHEEL_SBOM)
+    try:
+        auditwheel = json.loads(existing) if existing else None
+    except ValueError:
+        auditwheel = None
+    debs = sbom.parse_dpkg(packages)
+    bom = sbom.compose(wheel_filename=info.path.name, name=info.name, version=info.version, tool_version=__version__,
+                       auditwheel=auditwheel, grafted=sbom.grafted_libraries(info.path), repos=repos, packages=debs,
+                       distro=(distro[-1].strip() if distro else "") or "debian", repos_note=note)
+    ctx.log.say(f"SBOM: {len(bom['components'])} components ({len(repos)} Bazel repositories, "
+                f"{len(debs)} builder packages{', auditwheel’s kept' if auditwheel else ''})")
+    return bom, {"file": sbom.SBOM_FILE, "auditwheel": bool(auditwheel), "components": len(bom["components"]),
+                 "bazel_repositories": [r.name for r in repos], "builder_packages": len(debs),
+                 **({"note": note} if note else {})}
+
+
+def bazel_repositories(ctx: BuildContext) -> tuple[list[sbom.BazelRepo], str]:
+    """The external repositories the built target depends on, with their rule's URLs and sha256.
+
+    `cquery` with the build's own command line, so select() takes the branches the build took (a plain
+    query walks every branch: CUDA, oneDNN, other platforms' toolchains, fetching them) and no
+    repository is fetched again for another environment. Then each repository's rule from //external.
+    A query that fails leaves the list empty, with the reason in the SBOM and the log, rather than
+    failing a wheel that built and repaired.
+    """
+    compile_plan = ctx.plan.compile
+    argv = [str(a) for a in ctx.facts.get("compile", {}).get("argv", [])]
+    if "build" not in argv:
+        return [], "no Bazel command recorded: not listed"
+    at = argv.index("build")
+    startup, build_args = argv[1:at], [a for a in argv[at + 1:-1] if a != compile_plan.target]
+    env = dict(compile_plan.env)
+    cquery = ["bazel", *startup, "cquery", *build_args, f"deps({compile_plan.target})", "--noshow_progress"]
+    lines: list[str] = []
+    ctx.log.command(cquery, "builder")
+    code = ctx.engine.exec(ctx.container, cquery, sink=lines.append, env=env, workdir=SRC)
+    names = sorted(sbom.repos_in_deps(lines) - {"bazel_tools", "local_config_platform"})
+    repos: list[sbom.BazelRepo] = []
+    note = ""
+    if code != 0:
+        for line in lines[-5:]:
+            ctx.log.line(line)
+        note = f"bazel cquery deps() failed (exit {code}): not listed"
+    elif names:
+        found: list[str] = []
+        query = ["bazel", *startup, "query", " + ".join(f"//external:{n}" for n in names), "--output=build",
+                 "--noshow_progress"]
+        ctx.log.command(query, "builder")
+        code = ctx.engine.exec(ctx.container, query, sink=found.append, env=env, workdir=SRC)
+        repos = sbom.parse_query_build(found)
+        # Repositories //external does not know (Bzlmod modules) are still named.
+        known = {r.name for r in repos}
+        repos = sorted([*repos, *(sbom.BazelRepo(name=n, rule="") for n in names if n not in known)],
+                       key=lambda r: r.name)
+        if code != 0:
+            for line in found[-5:]:
+                ctx.log.line(line)
+            note = f"bazel query //external failed (exit {code}): names only"
+    ctx.engine.exec(ctx.container, ["bazel", *startup, "shutdown"], sink=lambda _l: None, workdir=SRC)
+    return repos, note
 
 
 def stamp_bytes(build_key: str, commit: str, source_date_epoch: int) -> bytes:
@@ -96,7 +175,33 @@ def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: Re
     # Foreign code is the caller's to name (a build's cross config, or the input wheel).
     info = inspect_wheel(wheel, check_elf=False)
     log.say(f"repaired: {wheel.name} (grafted: {', '.join(info.grafted) or 'nothing'})")
+    check_pages(info, plan, log)
+    check_size(info, plan)
     return info
+
+
+def check_pages(info: WheelInfo, plan: RepairPlan, log: BuildLog | None = None) -> None:
+    """Refuse a wheel with an ELF file that a 64 KiB-page kernel cannot map (unless 4K-only is accepted)."""
+    bad = small_page_members(list(info.load_alignments))
+    if not bad:
+        return
+    if plan.allow_4k_pages:
+        if log is not None:
+            log.say(f"accepted for 4 KiB-page kernels only (--allow-4k-pages): {describe(bad)}")
+        return
+    raise PageAlignmentError(f"{info.path.name} will not load on 64 KiB-page kernels: {describe(bad, PAGE_64K)}")
+
+
+def check_size(info: WheelInfo, plan: RepairPlan) -> None:
+    """One line with the size, the limit and the members that make the wheel big."""
+    if plan.max_wheel_size and info.size > plan.max_wheel_size:
+        members = ", ".join(f"{name} ({_mib(size)} compressed)" for name, size in info.largest)
+        raise WheelTooLargeError(f"{info.path.name} is {_mib(info.size)}, over the {_mib(plan.max_wheel_size)} "
+                                 f"limit; largest members: {members}")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB" if size >= 1024**2 else f"{size / 1024:.1f} KiB"
 
 
 def repair_failure(output: list[str], show: list[str], plat: str, code: int) -> RepairError:
