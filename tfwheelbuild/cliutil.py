@@ -189,11 +189,16 @@ _SETTINGS_OPTIONS = (
                  "builder under qemu; auto: native on arm64 engines, cross on x86_64 ones where the release has a "
                  "cross config, else emulated [default: auto]."),
     click.option("--docker-host", help="Engine to build on: ssh://user@arm64-box, tcp://… [default: DOCKER_HOST]."),
+    click.option("--bazel-mirror", help="Rewrite every Bazel download to this mirror (MIRROR/<host>/<path>); "
+                 "credentials from ~/.netrc only."),
+    click.option("--deps", type=click.Path(path_type=Path),
+                 help="Deps bundle from `tfwheelbuild fetch`: build offline, the network off for the whole compile."),
 )
 _SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "memory",
                  "plat", "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
                  "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
-                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode")
+                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode",
+                 "bazel_mirror", "deps")
 
 
 def settings_options(func: F) -> F:

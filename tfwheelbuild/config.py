@@ -115,6 +115,10 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("cache-namespace", "str", "", "Name prefix for this build's cache volumes, to keep sets of "
               "caches apart (empty: the shared ones).",
               check=validate.cache_namespace),
+    OptionDef("bazel-mirror", "str", "", "Internal mirror for Bazel's external downloads (an Artifactory/Nexus "
+              "generic remote or a static server laid out as MIRROR/<host>/<path>); credentials from ~/.netrc only."),
+    OptionDef("deps", "path", None, "Deps bundle from `tfwheelbuild fetch`: Bazel's external archives, used as "
+              "the repository cache while the compile runs with the network off."),
 )
 BY_NAME: Mapping[str, OptionDef] = MappingProxyType({o.name: o for o in OPTIONS})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
