@@ -171,18 +171,21 @@ def scan_cache(bundle: Path) -> dict[str, int]:
 
 # Bazel 4-7 say a failed download so: the repository (http_archive: "no such package '@x//'";
 # any repository rule: "fetch of repository 'x'") and the URL list in brackets.
-_REPO = re.compile(r"no such package '@([^/']+)//|fetch of repository '([^']+)'")
+_REPO = re.compile(r"no such package '@([^/']+)//|fetch of repository '([^']+)'|/external/([^/\s]+)/")
 _DOWNLOAD = re.compile(r"Error downloading \[([^\]]+)\]")
 
 
 def missing_archive(output: Iterable[str]) -> tuple[str, str] | None:
-    """(repository, url) of the first download Bazel could not make, or None."""
+    """(repository, url) of the first download Bazel could not make, or None. The repository is
+    on the same line, or (Bazel 4's "An error occurred during the fetch of repository 'x':") above it."""
+    last = "?"
     for line in output:
         download = _DOWNLOAD.search(line)
+        repo = _REPO.search(line)
+        if repo:
+            last = next(g for g in repo.groups() if g)
         if download:
-            repo = _REPO.search(line)
-            name = (repo.group(1) or repo.group(2)) if repo else "?"
-            return name, download.group(1).split(",")[0].strip()
+            return last, download.group(1).split(",")[0].strip()
     return None
 
 
