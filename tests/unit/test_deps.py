@@ -201,3 +201,23 @@ def test_build_refuses_another_builds_or_a_corrupt_bundle_before_any_work(tmp_pa
     assert code == 41 and "corrupt, refused" in output
     code, output = build_with_deps(tmp_path, tmp_path / "nowhere")
     assert code == 40 and "is not a directory" in output
+
+
+
+def test_plan_with_a_bundle_uses_it_as_the_repository_cache_and_keeps_the_build_key() -> None:
+    from tfwheelbuild.key import build_key
+    from tfwheelbuild.plan import CACHE, DEPS_CACHE, BuildOptions, BuildPlan, make_plan
+    from tfwheelbuild.recipes import recipe_for
+
+    def plan(**kw: object) -> BuildPlan:
+        opts = BuildOptions(tf_version="2.18.0", python="3.11", **kw)  # type: ignore[arg-type]
+        return make_plan(opts, recipe_for("2.18.0"), patches=(), engine_cpus=2, engine_mem=8 << 30)
+
+    offline, connected = plan(deps=Path("/bundles/b")), plan(bazel_mirror="http://127.0.0.1:8081/deps")
+    assert f"--repository_cache={DEPS_CACHE}" in offline.compile.bazel_build and offline.compile.deps
+    assert f"--repository_cache={CACHE}/bazel/repo" in connected.compile.bazel_build
+    assert connected.compile.mirror_loopback
+    assert not plan(bazel_mirror="https://m.invalid/deps").compile.mirror_loopback
+    # Where the archives come from is not what the wheel is made of: one build key, one wheel.
+    assert build_key(offline, "c0ffee", "sha256:b") == build_key(connected, "c0ffee", "sha256:b") == build_key(
+        plan(), "c0ffee", "sha256:b")
