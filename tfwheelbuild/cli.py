@@ -90,6 +90,14 @@ def build(**kw: Any) -> None:
     opts = build_options(kw["tf_version"], kw["python"], settings,
                          nightly_date=kw["nightly_date"] or (today() if kw["nightly"] else ""))
     nightly_repo_env(recipe, opts.nightly_date)  # bad dates and pre-2.20 releases fail before any work
+    if opts.deps is not None:  # another release's or Python's bundle, or a corrupt one: refused before any work
+        from tfwheelbuild.deps import check_bundle
+
+        check_bundle(opts.deps, opts.tf_version, opts.python)
+    elif opts.bazel_mirror and not kw["dry_run"]:
+        from tfwheelbuild.deps import probe_mirror
+
+        probe_mirror(opts.bazel_mirror)
     patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
     if kw["dry_run"]:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -414,6 +422,9 @@ def _register() -> None:
     from tfwheelbuild.cli_ops import diff
 
     main.add_command(diff)
+    from tfwheelbuild.cli_fetch import fetch
+
+    main.add_command(fetch)
 
 
 _register()

@@ -193,12 +193,16 @@ _SETTINGS_OPTIONS = (
                  help="Accept ELF files that load only on 4 KiB-page kernels [default: refused at repair]."),
     click.option("--max-wheel-size", help="Refuse a repaired wheel over this size, e.g. 240M; 0: no limit "
                  "[default: 240M, upstream's arm64 limit]."),
+    click.option("--bazel-mirror", help="Rewrite every Bazel download to this mirror (MIRROR/<host>/<path>); "
+                 "credentials from ~/.netrc only."),
+    click.option("--deps", type=click.Path(path_type=Path),
+                 help="Deps bundle from `tfwheelbuild fetch`: build offline, the network off for the whole compile."),
 )
 _SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "memory",
                  "plat", "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
                  "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
                  "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode",
-                 "allow_4k_pages", "max_wheel_size")
+                 "allow_4k_pages", "max_wheel_size", "bazel_mirror", "deps")
 
 
 def settings_options(func: F) -> F:

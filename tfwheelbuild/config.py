@@ -119,6 +119,10 @@ OPTIONS: tuple[OptionDef, ...] = (
               "(default: refused at repair, naming the file, since 64 KiB-page aarch64 kernels cannot map them)."),
     OptionDef("max-wheel-size", "str", "240M", "Refuse a repaired wheel over this size (K, M, G: powers of 1024; "
               "`0`: no limit); the default is upstream's arm64 CI limit.", check=validate.wheel_size),
+    OptionDef("bazel-mirror", "str", "", "Internal mirror for Bazel's external downloads (an Artifactory/Nexus "
+              "generic remote or a static server laid out as MIRROR/<host>/<path>); credentials from ~/.netrc only."),
+    OptionDef("deps", "path", None, "Deps bundle from `tfwheelbuild fetch`: Bazel's external archives, used as "
+              "the repository cache while the compile runs with the network off."),
 )
 BY_NAME: Mapping[str, OptionDef] = MappingProxyType({o.name: o for o in OPTIONS})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

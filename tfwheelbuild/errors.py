@@ -204,3 +204,32 @@ class DiskFullError(EngineError):
 class Interrupted(TfwbError):
     exit_code = 130
     remedy = "rerun the same command: it resumes from the caches"
+
+
+class DepsMismatchError(TfwbError):
+    """A deps bundle made for another release, Python or Bazel (or not a bundle at all)."""
+
+    exit_code = 40
+    remedy = "fetch a bundle for this build on a connected host: `tfwheelbuild fetch --tf X.Y.Z --py 3.N --out PATH`"
+
+
+class DepsCorruptError(TfwbError):
+    """A bundle file whose bytes do not match the sha256 the manifest (and its cache path) names."""
+
+    exit_code = 41
+    remedy = "copy the bundle again, or rerun `tfwheelbuild fetch` into it (it replaces what does not match)"
+
+
+class DepsMissingError(TfwbError):
+    """The offline build needed an archive the bundle lacks."""
+
+    exit_code = 42
+    remedy = "add it on a connected host with `tfwheelbuild fetch` for this release and Python, then copy the bundle"
+
+
+class MirrorError(TfwbError):
+    """--bazel-mirror does not answer, refuses our credentials, or is not a URL."""
+
+    exit_code = 43
+    remedy = ("check --bazel-mirror (http(s)://host[:port]/path) and that it answers; put credentials in "
+              "~/.netrc (machine HOST login USER password SECRET), never in the URL")

@@ -22,6 +22,7 @@ from tfwheelbuild.simple_index import LocalIndex
 def build_options(tf_version: str, python: str, settings: Settings, *, nightly_date: str = "") -> BuildOptions:
     """The resolved settings as the pipeline's options (host facts filled in: mirror, CA, proxy)."""
     from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.deps import check_mirror_url
     from tfwheelbuild.plan import check_project_name, parse_memory, parse_size, parse_source_date_epoch
     from tfwheelbuild.preflight import host_bazel_env, host_proxy_env
     from tfwheelbuild.session import default_work_root, host_ca
@@ -47,6 +48,8 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
         remote_executor=settings["remote-executor"], remote_instance_name=settings["remote-instance-name"],
         cache_namespace=settings["cache-namespace"], mode=settings["mode"], source_date_epoch=source_date_epoch,
         allow_4k_pages=settings["allow-4k-pages"], max_wheel_size=settings["max-wheel-size"],
+        bazel_mirror=check_mirror_url(settings["bazel-mirror"]) if settings["bazel-mirror"] else "",
+        deps=settings["deps"].resolve() if settings["deps"] else None,
     )
 
 

@@ -13,11 +13,12 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from tfwheelbuild.errors import ConfigError, ProjectNameError, UsageError
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.redact import redact
-from tfwheelbuild.remote import RemotePlan, remote_flags, remote_plan
+from tfwheelbuild.remote import LOOPBACK_HOSTS, RemotePlan, remote_flags, remote_plan
 from tfwheelbuild.toolchain import ToolchainPlan, configure_answers, toolchain_plan
 from tfwheelbuild.validate import release_tag
 
@@ -31,6 +32,8 @@ ORIGIN = "/tfwb/origin"
 GIT_CACHE = "/tfwb/git"
 CACHE = "/tfwb/cache"
 OUT = "/tfwb/out"
+DEPS_IN_CONTAINER = "/tfwb/deps"  # a deps bundle, read-only
+DEPS_CACHE = f"{DEPS_IN_CONTAINER}/repository_cache"
 PATCH_DIR = "/tfwb/patches"
 BUILD_PYTHON = "/opt/tfwb/py/bin/python3"
 CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mounted read-only
@@ -91,6 +94,8 @@ class BuildOptions:
     source_date_epoch: str = ""
     allow_4k_pages: bool = False  # accept ELF files whose LOAD segments only suit 4 KiB pages
     max_wheel_size: str = "240M"  # e.g. 240M, 1G, 500K, bytes; 0: no limit
+    bazel_mirror: str = ""  # every external URL rewritten to this mirror (credentials: .netrc only)
+    deps: Path | None = None  # a deps bundle (tfwheelbuild fetch): repository cache, network off
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +147,9 @@ class CompilePlan:
     # else `release_equivalent`, the flags it stands for. Both come before bazel_build on the command line.
     release_config: str = ""
     release_equivalent: tuple[str, ...] = ()
+    bazel_mirror: str = ""  # the compile stage writes a downloader config rewriting every URL to it
+    mirror_loopback: bool = False  # the mirror is on the engine host's loopback: host networking
+    deps: Path | None = None  # mounted read-only at DEPS_IN_CONTAINER as the repository cache; no network
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -391,7 +399,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     build_args += remote_flags(remote)
     build_args += [
         f"--jobs={jobs}", f"--local_ram_resources={ram_mb}",
-        f"--disk_cache={CACHE}/bazel/disk", f"--repository_cache={CACHE}/bazel/repo",
+        f"--disk_cache={CACHE}/bazel/disk",
+        f"--repository_cache={DEPS_CACHE if opts.deps is not None else f'{CACHE}/bazel/repo'}",
         # A different toolchain must never hit the cache: the builder image id keys every action.
         f"--action_env=TFWB_BUILDER_ID={BUILDER_ID}",
         "--color=no", "--curses=no", "--show_progress_rate_limit=2",
@@ -415,6 +424,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         # Cross builds take the release's cross config instead (upstream's release config is for native ones).
         env=(*opts.bazel_env, *opts.proxy_env), release_config="" if cross else toolchain.release_config,
         release_equivalent=toolchain.equivalent, jobs=jobs, ram_mb=ram_mb, memory_bytes=memory_bytes,
+        bazel_mirror=opts.bazel_mirror, deps=opts.deps,
+        mirror_loopback=urlsplit(opts.bazel_mirror).hostname in LOOPBACK_HOSTS if opts.bazel_mirror else False,
     )
     return BuildPlan(
         tf_version=opts.tf_version, python=py, recipe=recipe, base=base, builder=builder,

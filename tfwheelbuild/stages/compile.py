@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from tfwheelbuild import deps
 from tfwheelbuild.buildlog import first_error_block
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.crosscheck import TOOLCHAIN_BUILD, missing_paths_script, parse_missing, toolchain_paths
@@ -24,7 +25,7 @@ from tfwheelbuild.errors import (
     DiskFullError,
     OutOfMemoryError,
 )
-from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, SRC, CompilePlan
+from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, DEPS_CACHE, SRC, CompilePlan
 from tfwheelbuild.remote import RemotePlan
 
 NAME = "compile"
@@ -34,6 +35,7 @@ OOM_PATTERNS = ("Killed signal terminated program", "killed by signal 9")
 OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 DISK_FULL = "No space left on device"
 BAZEL_VERSION_EXIT = 15
+DOWNLOADER_CONFIG = "/tmp/tfwb-downloader.cfg"
 PROCESS_LINE = re.compile(r"\b\d+ process(?:es)?: ")
 
 
@@ -42,21 +44,15 @@ def run(ctx: BuildContext) -> dict[str, object]:
     env = dict(plan.env)
     if ctx.plan.test.ca_bundle is not None and ctx.plan.test.ca_bundle.is_file():
         env["SSL_CERT_FILE"] = CA_IN_CONTAINER
-    start = ctx.log.mark()
-    code = ctx.run(["bazel", "--tfwb-resolve"], workdir=SRC, env=env)
-    resolve = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
-    if code != 0:
-        raise BazelVersionError(resolve[-1] if resolve else "cannot resolve a Bazel for this checkout")
-    ctx.bazel_version = resolve[-1].split()[0]
-    if ctx.bazel_version != ctx.plan.recipe.bazel:
-        ctx.log.say(f"the checkout's .bazelversion asks for Bazel {ctx.bazel_version}; the recipe for "
-                    f"{ctx.plan.recipe.release} says {ctx.plan.recipe.bazel}: using the checkout's")
+    resolve_bazel(ctx, env)
+    if plan.deps is not None:
+        deps.check_identity(plan.deps, deps.read_manifest(plan.deps).identity, bundle_identity(ctx))
+        ctx.log.say(f"deps bundle {plan.deps}: repository cache {DEPS_CACHE} (read-only); the build container "
+                    "has no network")
     if ctx.plan.cross_base is not None:
         check_cross_toolchain(ctx)
     write_remote_rc(ctx)
-    builder = ctx.builder_id.removeprefix("sha256:")
-    build_args = [*release_flags(ctx), *(a.replace(BUILDER_ID, builder) for a in plan.bazel_build)]
-    argv = ["bazel", *plan.bazel_startup, "build", *build_args, plan.target]
+    argv = ["bazel", *plan.bazel_startup, "build", *build_arguments(ctx), plan.target]
     ctx.log.say(f"compiling {plan.target} with Bazel {ctx.bazel_version} "
                 f"({plan.jobs} jobs, {plan.ram_mb} MB)")
     kills_before = oom_kills(ctx)
@@ -65,8 +61,9 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.log.end_progress()
     output = ctx.log.since(start)
     if code != 0:
-        raise _classify(code, output, oom_kills(ctx) - kills_before, ctx.plan.compile,
-                        ctx.info.mem_bytes)
+        missing = deps.missing_error(output, bundle_identity(ctx), plan.deps) if plan.deps is not None else None
+        raise missing or _classify(code, output, oom_kills(ctx) - kills_before, ctx.plan.compile,
+                                   ctx.info.mem_bytes)
     processes = process_summary(output)
     package = list(plan.package_cmd)
     if any(BAZEL_OUTPUT in part for part in package):
@@ -81,6 +78,37 @@ def run(ctx: BuildContext) -> dict[str, object]:
     ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes, remote=ctx.plan.remote.enabled)}
+
+
+def resolve_bazel(ctx: BuildContext, env: dict[str, str]) -> None:
+    start = ctx.log.mark()
+    code = ctx.run(["bazel", "--tfwb-resolve"], workdir=SRC, env=env)
+    resolve = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
+    if code != 0:
+        raise BazelVersionError(resolve[-1] if resolve else "cannot resolve a Bazel for this checkout")
+    ctx.bazel_version = resolve[-1].split()[0]
+    if ctx.bazel_version != ctx.plan.recipe.bazel:
+        ctx.log.say(f"the checkout's .bazelversion asks for Bazel {ctx.bazel_version}; the recipe for "
+                    f"{ctx.plan.recipe.release} says {ctx.plan.recipe.bazel}: using the checkout's")
+
+
+def bundle_identity(ctx: BuildContext) -> deps.Identity:
+    return deps.Identity(release=ctx.plan.tf_version, python=ctx.plan.python, bazel=ctx.bazel_version)
+
+
+def build_arguments(ctx: BuildContext) -> list[str]:
+    """The build's flags after startup options; `fetch` runs the same ones, so it fetches what the build needs."""
+    plan = ctx.plan.compile
+    builder = ctx.builder_id.removeprefix("sha256:")
+    mirror: list[str] = []
+    if plan.bazel_mirror and plan.deps is None:
+        # Bazel reads rewrite rules from a file only; the mirror URL in it carries no credentials.
+        ctx.engine.put_files(ctx.container, "/tmp", {DOWNLOADER_CONFIG.rsplit("/", 1)[1]:
+                                                     deps.downloader_config(plan.bazel_mirror).encode()})
+        ctx.log.say(f"Bazel mirror {plan.bazel_mirror}: every external download is rewritten to it")
+        mirror = [f"--experimental_downloader_config={DOWNLOADER_CONFIG}"]
+    # Before the plan's flags, so a user's own --bazel-arg still has the last word.
+    return [*release_flags(ctx), *mirror, *(a.replace(BUILDER_ID, builder) for a in plan.bazel_build)]
 
 
 def release_flags(ctx: BuildContext) -> list[str]:

@@ -9,13 +9,21 @@ from __future__ import annotations
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Mount
 from tfwheelbuild.errors import EngineError
-from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, CACHE, ORIGIN, OUT, PATCH_DIR
+from tfwheelbuild.plan import BUILDER_ID, CA_IN_CONTAINER, CACHE, DEPS_IN_CONTAINER, ORIGIN, OUT, PATCH_DIR
 
 NAME = "container"
 
 
 def container_name(build_id: str) -> str:
     return f"tfwb-{build_id}"
+
+
+def build_network(ctx: BuildContext) -> str:
+    """No network at all with a deps bundle: the proof that the build downloads nothing. Host
+    networking for a remote cache or Bazel mirror on the engine host's loopback."""
+    if ctx.plan.compile.deps is not None:
+        return "none"
+    return "host" if ctx.plan.remote.loopback or ctx.plan.compile.mirror_loopback else "bridge"
 
 
 def run(ctx: BuildContext) -> dict[str, object]:
@@ -31,9 +39,11 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if ca is not None and ca.is_file():
         # For bazelisk-py's downloads through a TLS-intercepting proxy or from an internal mirror.
         mounts.append(Mount(source=str(ca.resolve()), target=CA_IN_CONTAINER, read_only=True))
+    if ctx.plan.compile.deps is not None:
+        mounts.append(Mount(source=str(ctx.plan.compile.deps), target=DEPS_IN_CONTAINER, read_only=True))
     # A remote cache on the engine host's loopback is only reachable from the host's network.
     ctx.container = ctx.engine.start(ctx.builder_tag, mounts=mounts, labels=labels, platform=ctx.plan.builder.platform,
-                                     network="host" if ctx.plan.remote.loopback else "bridge",
+                                     network=build_network(ctx),
                                      name=container_name(ctx.build_id), mem_limit=ctx.plan.compile.memory_bytes)
     ctx.log.say(f"build container {ctx.container[:12]} started from {ctx.builder_tag}")
     ctx.engine.own_volumes(ctx.container, [m.target for m in mounts if not m.read_only], ctx.log.line)
