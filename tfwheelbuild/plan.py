@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from tfwheelbuild.errors import ConfigError, ProjectNameError, UsageError
+from tfwheelbuild.infer import inference_lines
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.redact import redact
 from tfwheelbuild.remote import RemotePlan, remote_flags, remote_plan
@@ -186,6 +187,7 @@ class BuildPlan:
         lines = [
             f"TensorFlow {self.tf_version} for Python {self.python} (recipe {self.recipe.release}, "
             f"recipe version {self.recipe.recipe_version})",
+            *inference_lines(self.recipe),
             f"base image:    {self.base.image}"
             + ("" if self.base.user_chosen else
                f"  (fallback: debootstrap {self.base.bootstrap_suite} arm64 from {self.base.mirror})"
