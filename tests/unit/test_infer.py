@@ -186,3 +186,18 @@ def test_build_refuses_a_checkout_that_does_not_settle_a_fact(tmp_path: Path) ->
     assert result.exit_code == 45, result.output
     assert "error: cannot infer 'bazel' for TensorFlow 2.30: the checkout has no .bazelversion" in result.output
     assert "recipe key 'bazel'" in result.output
+
+
+@pytest.mark.parametrize(("python", "route"), [("3.10", "ubuntu:22.04"), ("3.12", "ubuntu:24.04"),
+                                               ("3.14", "base bootstrap --suite sid"), ("3.15", "base import")])
+def test_the_no_debian_suite_message_names_a_route_for_each_python(python: str, route: str) -> None:
+    from click.testing import CliRunner
+
+    from tfwheelbuild.cli import main
+
+    # The dry-run's base line is where the route shows before any work.
+    result = CliRunner().invoke(main, ["build", "--tf", "2.16.1", "--py", python, "--dry-run",
+                                       "--allow-unsupported-python"])
+    assert result.exit_code == 0, result.output
+    base = next(line for line in result.stdout.splitlines() if line.startswith("base image:"))
+    assert f"no Debian suite ships Python {python}" in base and route in base, base
