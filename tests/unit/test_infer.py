@@ -201,3 +201,21 @@ def test_the_no_debian_suite_message_names_a_route_for_each_python(python: str, 
     assert result.exit_code == 0, result.output
     base = next(line for line in result.stdout.splitlines() if line.startswith("base image:"))
     assert f"no Debian suite ships Python {python}" in base and route in base, base
+
+
+def test_recipe_infer_over_a_written_recipe_says_where_the_checkout_differs(fixture_repo: Path,
+                                                                           tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tfwheelbuild.cli import main
+
+    result = CliRunner().invoke(main, ["build", "--tf", "2.20.0", "--py", "3.11", "--source", str(fixture_repo),
+                                       "--recipe", "infer", "--dry-run", "--json", "--work-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    plan = __import__("json").loads(result.stdout)
+    describe = plan["describe"]
+    assert describe[1] == "recipe:        inferred from the checkout"
+    assert [line for line in describe if line.startswith("  differs:")] == [
+        "  differs:     bazel: the recipe for 2.20 says 7.4.1, the checkout 4.2.3 (.bazelversion): using the "
+        "checkout's"]
+    assert plan["recipe"]["bazel"] == "4.2.3" and plan["recipe"]["compiler_version"] == "18.1.8"
