@@ -143,6 +143,8 @@ def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog, arch:
         rootfs = Path(tmp) / "rootfs"
         cmd = ["debootstrap", f"--arch={arch}", "--variant=minbase", suite, str(rootfs), mirror]
         _run(cmd, log)
+        if suite not in TOOL_SUITES:
+            allow_expired_release(rootfs)
         context = Path(tmp) / "context"
         context.mkdir()
         _run(["tar", "--numeric-owner", "-C", str(rootfs), "-czf", str(context / "rootfs.tar.gz"), "."], log)
@@ -153,6 +155,16 @@ def bootstrap_base(engine: Engine, suite: str, mirror: str, log: BuildLog, arch:
         image_id = engine.build_image(context, tag, sink=log.line, platform=f"linux/{arch}", nocache=True)
     log.say(f"base image {tag} ready ({image_id[:19]})")
     return image_id
+
+
+def allow_expired_release(rootfs: Path) -> None:
+    """Rolling suites (sid, testing) sign a Release that expires within days, so apt in a base made from a
+    mirror snapshot (what an offline host has) refuses every `apt-get update` a week later, and the runtime
+    image cannot install the Python it is for (measured: sid's python3.14, "Release file ... is expired").
+    Stable suites carry no expiry, so they keep apt's check."""
+    conf = rootfs / "etc" / "apt" / "apt.conf.d" / "99tfwb-check-valid-until"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text('Acquire::Check-Valid-Until "false";\n')
 
 
 def _run(cmd: list[str], log: BuildLog) -> None:

@@ -52,7 +52,9 @@ def main() -> None:
 @click.option("--nightly-date", default="", metavar="YYYYMMDD", callback=checked(validate.nightly_date),
               help="Nightly stamp with this date.")
 @click.option("--allow-unsupported-python", is_flag=True, help="Build a Python outside the release's range.")
-@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="TOML recipe overrides.")
+@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path),
+              help="TOML recipe overrides, or `infer`: derive the recipe from the checkout (the default for a "
+              "release with no recipe).")
 @click.option("--force", is_flag=True, help="Rebuild even when the output dir or index has this build key.")
 @click.option("--retest", is_flag=True,
               help="Run the runtime test even when this exact wheel (same bytes) passed it before.")
@@ -77,18 +79,27 @@ def build(**kw: Any) -> None:
       tfwheelbuild build --tf 2.20.0 --py 3.12 --nightly --publish --index https://pypi.internal/
     """
     from tfwheelbuild.config import resolve_matrix
+    from tfwheelbuild.infer import inference_lines, wanted_recipe
     from tfwheelbuild.jobs import build_options, today
     from tfwheelbuild.patchset import find_patches
     from tfwheelbuild.plan import make_plan, nightly_repo_env
-    from tfwheelbuild.recipes import check_python, recipe_for
+    from tfwheelbuild.recipes import check_python
 
-    recipe = recipe_for(kw["tf_version"], overrides_file=kw["recipe_file"])
-    check_python(recipe, kw["python"], allow_unsupported=kw["allow_unsupported_python"])
+    recipe, infer = wanted_recipe(kw["tf_version"], kw["recipe_file"])
+    if recipe is not None and not infer:
+        check_python(recipe, kw["python"], allow_unsupported=kw["allow_unsupported_python"])
     # The config file's [[overrides]] that select this release and Python apply, as in `nightly`.
     settings, config = resolve_settings(kw, releases=(kw["tf_version"],), pythons=(kw["python"],))
     settings = resolve_matrix(settings, config)[0].settings
     opts = build_options(kw["tf_version"], kw["python"], settings,
                          nightly_date=kw["nightly_date"] or (today() if kw["nightly"] else ""))
+    if infer:  # no written recipe, or --recipe infer: the checkout says how it builds
+        recipe = infer(opts.source, opts.ref)
+        check_python(recipe, kw["python"], allow_unsupported=kw["allow_unsupported_python"])
+        if not kw["dry_run"] and not kw["quiet"]:
+            for line in inference_lines(recipe):
+                click.echo(line, err=True)
+    assert recipe is not None
     nightly_repo_env(recipe, opts.nightly_date)  # bad dates and pre-2.20 releases fail before any work
     if opts.deps is not None:  # another release's or Python's bundle, or a corrupt one: refused before any work
         from tfwheelbuild.deps import check_bundle

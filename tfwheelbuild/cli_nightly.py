@@ -140,11 +140,15 @@ def check_entries(entries: tuple[Any, ...]) -> tuple[Any, ...]:
     """Every matrix entry names a release with a recipe and a Python it supports, as `build` demands:
     a matrix that would fail (or fan out CI jobs that fail) is refused before anything runs."""
     from tfwheelbuild.errors import UnsupportedPythonError
-    from tfwheelbuild.recipes import check_python, recipe_for
+    from tfwheelbuild.infer import wanted_recipe
+    from tfwheelbuild.recipes import check_python
 
     for entry in entries:
+        recipe, _ = wanted_recipe(entry.tf_version, None)
+        if recipe is None:
+            continue  # newer than every recipe: inferred from its checkout (Pythons too) when its job runs
         try:
-            check_python(recipe_for(entry.tf_version), entry.python, allow_unsupported=False)
+            check_python(recipe, entry.python, allow_unsupported=False)
         except UnsupportedPythonError as exc:
             # A matrix has no --allow-unsupported-python: a one-off build does.
             exc.remedy = (f"keep {entry.python} out of this release's entries (`tfwheelbuild versions` lists each "
@@ -156,20 +160,24 @@ def check_entries(entries: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool, verify: bool, force: bool,
              verbose: bool, say: Any) -> Any:
+    from tfwheelbuild.infer import wanted_recipe
     from tfwheelbuild.jobs import build_options, index_lookup, pin_source, publish_and_verify
     from tfwheelbuild.manifest import check_writable
     from tfwheelbuild.nightly import Entry
     from tfwheelbuild.patchset import find_patches
     from tfwheelbuild.pipeline import run_build
-    from tfwheelbuild.recipes import check_python, recipe_for
+    from tfwheelbuild.recipes import check_python
 
     lookup = index_lookup(target, history)
 
     def attempt(entry: Entry) -> Outcome:
         settings = matrix[entry.identifier].settings
-        recipe = recipe_for(entry.tf_version)
-        check_python(recipe, entry.python, allow_unsupported=False)
         opts = build_options(entry.tf_version, entry.python, settings)
+        recipe, infer = wanted_recipe(entry.tf_version, None)
+        if infer is not None:
+            recipe = infer(opts.source, opts.ref)
+        assert recipe is not None
+        check_python(recipe, entry.python, allow_unsupported=False)
         patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
         check_writable(opts.output)
         opts, commit = pin_source(opts, recipe, say)

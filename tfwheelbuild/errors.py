@@ -201,6 +201,13 @@ class DiskFullError(EngineError):
               "`docker system df`; then rerun (nothing half-written was kept)")
 
 
+class InferenceError(TfwbError):
+    """A release with no written recipe whose checkout does not settle a fact the build needs."""
+
+    exit_code = 45
+    remedy = "give the fact in a --recipe FILE table for the release"
+
+
 class Interrupted(TfwbError):
     exit_code = 130
     remedy = "rerun the same command: it resumes from the caches"

@@ -16,6 +16,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from tfwheelbuild.errors import ConfigError, ProjectNameError, UsageError
+from tfwheelbuild.infer import inference_lines
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.redact import redact
 from tfwheelbuild.remote import LOOPBACK_HOSTS, RemotePlan, remote_flags, remote_plan
@@ -40,6 +41,23 @@ CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mount
 
 # Debian's arm64 suites and the Python each one ships (what `base bootstrap` can offer).
 DEBIAN_SUITE_FOR_PYTHON = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
+# Pythons no Debian suite the host's debootstrap knows by a stable name ships: the way to a base with
+# them all the same (measured in issue 16: the mirror's sid and forky ship python3.14 for arm64; no Debian
+# suite ships 3.10 or 3.12, Ubuntu's LTS images do).
+_PYTHON_ROUTE = {
+    "3.10": "ubuntu:22.04's python3 is 3.10: --base-image ubuntu:22.04 where a registry answers, else "
+            "`tfwheelbuild base import` of that arm64 image saved on a machine that has one",
+    "3.12": "ubuntu:24.04's python3 is 3.12: --base-image ubuntu:24.04 where a registry answers, else "
+            "`tfwheelbuild base import` of that arm64 image saved on a machine that has one",
+    "3.14": "Debian sid ships python3.14 on the apt mirror: `tfwheelbuild base bootstrap --suite sid`, then "
+            "--base-image with the tag it prints",
+}
+
+
+def python_route(python: str) -> str:
+    """How to get an arm64 base with Python `python` when no Debian suite the tool bootstraps has it."""
+    return _PYTHON_ROUTE.get(python, f"pass --base-image with an arm64 image that has Python {python} "
+                                     "(`tfwheelbuild base import` loads one saved elsewhere)")
 DEFAULT_BASE_IMAGE = "ubuntu:22.04"
 # The cross builder needs Debian's multiarch arm64 packages (libpython3.X-dev:arm64) beside amd64 ones.
 DEFAULT_CROSS_BASE = "debian:bookworm"
@@ -202,12 +220,13 @@ class BuildPlan:
         lines = [
             f"TensorFlow {self.tf_version} for Python {self.python} (recipe {self.recipe.release}, "
             f"recipe version {self.recipe.recipe_version})",
+            *inference_lines(self.recipe),
             f"base image:    {self.base.image}"
             + ("" if self.base.user_chosen else
                f"  (fallback: debootstrap {self.base.bootstrap_suite} arm64 from {self.base.mirror})"
                if self.base.bootstrap_suite else
                f"  (no fallback: no Debian suite ships Python {self.python}; if {self.base.image} cannot be "
-               f"pulled, pass --base-image with an arm64 image that has Python {self.python})"),
+               f"pulled: {python_route(self.python)})"),
             *([f"builder base:  {self.cross_base.image} {self.cross_base.arch}  (fallback: debootstrap "
                f"{self.cross_base.bootstrap_suite} {self.cross_base.arch}; cross mode: the builder runs natively)"]
               if self.cross_base else []),

@@ -44,11 +44,14 @@ __all__ = [
     "load_recipes",
     "merge_overrides",
     "recipe_for",
+    "recipe_from_values",
     "release_of",
+    "release_sort_key",
     "versions_rows",
 ]
 
 TARGETS = ("build_pip_package", "wheel")
+PROVENANCE_FIELDS = ("inferred", "checkout_differs", "inferred_from", "bzlmod")
 PIP_PACKAGE = "//tensorflow/tools/pip_package"
 
 # Key -> kind. Kinds: "str", "bool", "list" (of strings), "table" (string -> string).
@@ -134,6 +137,12 @@ class Recipe:
     cross_clang: str  # the clang major the cross toolchain names; "" = the compiler's own
     uncertain: tuple[str, ...]  # keys whose values are inferred, not checked
     recipe_version: int
+    # Provenance when the recipe was inferred from a checkout (infer.py); not recipe keys, and not in
+    # to_dict (so not in the build key): the values themselves are.
+    inferred: tuple[tuple[str, str], ...] = ()  # (recipe key, where in the checkout it was read)
+    checkout_differs: tuple[str, ...] = ()  # where the written recipe and the checkout disagreed
+    inferred_from: str = ""  # the written recipe that stood in for facts the checkout does not state
+    bzlmod: bool = False  # the checkout has a MODULE.bazel
 
     @property
     def hermetic_python(self) -> bool:
@@ -191,6 +200,8 @@ class Recipe:
         """JSON-ready form (tables as objects, tuples as lists)."""
         out: dict[str, object] = {}
         for f in fields(self):
+            if f.name in PROVENANCE_FIELDS:
+                continue
             value = getattr(self, f.name)
             if f.name in ("repo_env", "configure_env"):
                 out[f.name] = dict(value)
@@ -204,8 +215,11 @@ class Recipe:
 # --------------------------------------------------------------------------- parsing and checks
 
 
-def _release_sort_key(release: str) -> tuple[int, ...]:
+def release_sort_key(release: str) -> tuple[int, ...]:
     return tuple(int(p) for p in release.split("."))
+
+
+_release_sort_key = release_sort_key
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -393,6 +407,22 @@ def _build(release: str, values: Mapping[str, object], recipe_version: int, *, w
         linker=s("linker"), sysroot=s("sysroot"), release_config=s("release_config"),
         cross_clang=s("cross_clang"), uncertain=t("uncertain"), recipe_version=recipe_version,
     )
+
+
+def recipe_from_values(release: str, values: Mapping[str, object], recipe_version: int, *, where: str) -> Recipe:
+    """A recipe from already-normalised values (as a Recipe holds them), checked like a file's."""
+    raw: dict[str, object] = {}
+    for key, value in values.items():
+        if key not in _KINDS:
+            continue
+        kind = _KINDS[key]
+        if kind == "table":
+            raw[key] = dict(value) if isinstance(value, tuple) else value
+        elif kind == "list":
+            raw[key] = list(value) if isinstance(value, tuple) else value
+        else:
+            raw[key] = value
+    return _build(release, _check_table(release, raw, where=where), recipe_version, where=where)
 
 
 # --------------------------------------------------------------------------- loading

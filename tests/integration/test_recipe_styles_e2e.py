@@ -84,3 +84,25 @@ def test_2_20_without_pywrap_rules_fails_by_name(fixture_repo: Path, work_dir: P
     # Bazel's own Starlark traceback is quoted (indented) in the error block; ours would start a line.
     assert not re.search(r"^Traceback", result.stderr, re.MULTILINE)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_2_23_style_with_no_recipe_builds_tests_and_publishes_by_inference(
+        fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    """A release nobody wrote a recipe for: its checkout says how it builds (cross mode: the compile is
+    native on x86, only the smoke test is emulated)."""
+    index = tmp_path / "index"
+    result = build(fixture_repo, work_dir, tmp_path / "out", "2.23.0", "--mode", "cross", "--publish",
+                   "--index", str(index), "--no-verify")
+    assert result.code == 0, result.stderr[-3000:]
+    assert "recipe:        inferred from the checkout over the recipe for 2.22" in result.stderr
+    wheel = Path(str(result.json()["wheel"]))
+    assert re.match(r"^tensorflow-2\.23\.0-cp311-cp311-manylinux_2_\d+_aarch64\.whl$", wheel.name), wheel.name
+    manifest = manifest_of(result)
+    inference = manifest["recipe_inference"]  # type: ignore[index]
+    assert inference["over_recipe"] == "2.22"  # type: ignore[index]
+    assert inference["inferred"]["pythons"]["value"] == ["3.10", "3.11", "3.12", "3.13", "3.14"]  # type: ignore[index]
+    assert inference["inferred"]["target"]["from"].endswith("defines :wheel")  # type: ignore[index]
+    argv = manifest["bazel"]["argv"]  # type: ignore[index]
+    assert "--repo_env=USE_PYWRAP_RULES=1" in argv and "--repo_env=HERMETIC_PYTHON_VERSION=3.11" in argv
+    assert manifest["test"]["smoke"]["version"] == "2.23.0"  # type: ignore[index]
+    assert any(p.name == wheel.name for p in index.rglob("*.whl"))

@@ -131,14 +131,14 @@ def test_versions_table() -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["release", "Bazel"]
     releases = [line.split()[0] for line in lines[2:] if line[:1].isdigit()]
-    assert releases == [f"2.{m}" for m in range(10, 22)]
+    assert releases == [f"2.{m}" for m in range(10, 23)]
 
 
 def test_versions_json() -> None:
     result = _run(["versions", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert [row["release"] for row in rows] == [f"2.{m}" for m in range(10, 22)]
+    assert [row["release"] for row in rows] == [f"2.{m}" for m in range(10, 23)]
     by_release = {row["release"]: row for row in rows}
     assert by_release["2.16"]["target"] == "build_pip_package"
     assert by_release["2.17"]["target"] == "wheel"

@@ -204,3 +204,12 @@ def test_build_docker_host_from_the_command_line_and_the_environment_is_checked(
     assert run.code == 2 and "--docker-host" in run.stderr and "Traceback" not in run.stderr
     run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", TFWHEELBUILD_DOCKER_HOST="bogus")
     assert run.code == 21 and "TFWHEELBUILD_DOCKER_HOST" in run.stderr
+
+
+def test_matrix_takes_a_release_newer_than_every_recipe_to_infer_when_its_job_runs(home: Path) -> None:
+    # Before: `matrix --tf 2.23.0` exited 10 ("no recipe") though `build` infers the recipe from the checkout.
+    run = tfwheelbuild(home, "matrix", "--tf", "2.23.0", "--py", "3.14", "--format", "json")
+    assert run.code == 0, run.stderr
+    assert [e["id"] for e in json.loads(run.stdout)] == ["2.23.0-py3.14"]
+    run = tfwheelbuild(home, "matrix", "--tf", "2.9.0", "--py", "3.11")
+    assert run.code == 10, run.stderr

@@ -21,7 +21,7 @@ from tfwheelbuild.recipes import (
     versions_rows,
 )
 
-ALL_RELEASES = [f"2.{m}" for m in range(10, 22)]
+ALL_RELEASES = [f"2.{m}" for m in range(10, 23)]
 
 
 def _py_range(lo: int, hi: int) -> tuple[str, ...]:
@@ -42,6 +42,7 @@ FACTS: dict[str, tuple[str, tuple[str, ...], str, str, str]] = {
     "2.19": ("6.5.0", _py_range(9, 12), "wheel", "HERMETIC_PYTHON_VERSION", "manylinux2014_aarch64"),
     "2.20": ("7.4.1", _py_range(9, 13), "wheel", "HERMETIC_PYTHON_VERSION", "manylinux2014_aarch64"),
     "2.21": ("7.4.1", _py_range(10, 13), "wheel", "HERMETIC_PYTHON_VERSION", "manylinux_2_27_aarch64"),
+    "2.22": ("7.4.1", _py_range(10, 13), "wheel", "HERMETIC_PYTHON_VERSION", "manylinux_2_27_aarch64"),
 }
 
 
@@ -175,7 +176,7 @@ def test_patch_and_pre_releases_inherit_their_minor(version: str, release: str) 
     assert recipe_for(version) == load_recipes()[release]
 
 
-@pytest.mark.parametrize("version", ["2.9", "2.9.3", "3.0", "1.15.5", "2.22.0"])
+@pytest.mark.parametrize("version", ["2.9", "2.9.3", "3.0", "1.15.5", "2.30.0"])
 def test_unknown_release(version: str) -> None:
     with pytest.raises(UnknownReleaseError) as info:
         recipe_for(version)
@@ -319,7 +320,7 @@ def test_override_bad_table_name_and_bad_toml(tmp_path: Path) -> None:
 
 
 NEW_RELEASE = """
-["2.22"]
+["2.30"]
 bazel = "7.6.0"
 pythons = ["3.10", "3.11", "3.12", "3.13", "3.14"]
 target = "wheel"
@@ -331,7 +332,7 @@ copts = ["-flax-vector-conversions"]
 build_pip = ["setuptools", "wheel", "numpy", "packaging"]
 manylinux = "manylinux_2_27_aarch64"
 
-["2.22".configure_env]
+["2.30".configure_env]
 USE_DEFAULT_PYTHON_LIB_PATH = "1"
 TF_NEED_CUDA = "0"
 TF_NEED_ROCM = "0"
@@ -341,9 +342,9 @@ TF_NEED_CLANG = "1"
 
 def test_override_adds_a_new_release(tmp_path: Path) -> None:
     path = _write(tmp_path, NEW_RELEASE)
-    r = recipe_for("2.22.0rc0", overrides_file=path)
+    r = recipe_for("2.30.0rc0", overrides_file=path)
     assert isinstance(r, Recipe)
-    assert r.release == "2.22"
+    assert r.release == "2.30"
     assert r.bazel == "7.6.0"
     assert r.pythons[-1] == "3.14"
     assert r.wheel_name == "tensorflow"  # optional keys take their defaults
@@ -352,25 +353,25 @@ def test_override_adds_a_new_release(tmp_path: Path) -> None:
     assert r.recipe_version == load_recipes()["2.21"].recipe_version
     check_python(r, "3.14", allow_unsupported=False)
     merged = merge_overrides(load_recipes(), path)
-    assert list(merged) == [*ALL_RELEASES, "2.22"]
+    assert list(merged) == [*ALL_RELEASES, "2.30"]
     # Without the override the release stays unknown.
     with pytest.raises(UnknownReleaseError):
-        recipe_for("2.22")
+        recipe_for("2.30")
 
 
 def test_override_new_release_may_take_keys_from_default(tmp_path: Path) -> None:
     text = NEW_RELEASE.replace('manylinux = "manylinux_2_27_aarch64"\n', "")
     path = _write(tmp_path, '[default]\nmanylinux = "manylinux_2_28_aarch64"\n' + text)
-    assert recipe_for("2.22", overrides_file=path).manylinux == "manylinux_2_28_aarch64"
+    assert recipe_for("2.30", overrides_file=path).manylinux == "manylinux_2_28_aarch64"
     assert recipe_for("2.16", overrides_file=path).manylinux == "manylinux_2_28_aarch64"
 
 
 def test_override_incomplete_new_release_names_missing_keys(tmp_path: Path) -> None:
-    path = _write(tmp_path, '["2.22"]\nbazel = "7.6.0"\ntarget = "wheel"\n')
+    path = _write(tmp_path, '["2.30"]\nbazel = "7.6.0"\ntarget = "wheel"\n')
     with pytest.raises(UsageError) as info:
-        recipe_for("2.22", overrides_file=path)
+        recipe_for("2.30", overrides_file=path)
     message = str(info.value)
-    assert "2.22 is missing required key(s)" in message
+    assert "2.30 is missing required key(s)" in message
     for key in REQUIRED_KEYS:
         if key not in ("bazel", "target"):
             assert key in message
@@ -380,8 +381,8 @@ def test_load_recipes_from_a_file(tmp_path: Path) -> None:
     path = tmp_path / "recipes.toml"
     path.write_text("recipe_version = 7\n" + NEW_RELEASE, encoding="utf-8")
     recipes = load_recipes(path)
-    assert list(recipes) == ["2.22"]
-    assert recipes["2.22"].recipe_version == 7
+    assert list(recipes) == ["2.30"]
+    assert recipes["2.30"].recipe_version == 7
     path.write_text(NEW_RELEASE, encoding="utf-8")
     with pytest.raises(UsageError, match="recipe_version"):
         load_recipes(path)

@@ -13,7 +13,7 @@ from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import ImageError
-from tfwheelbuild.plan import BasePlan, ImageRecipe
+from tfwheelbuild.plan import BasePlan, ImageRecipe, python_route
 
 NAME = "images"
 
@@ -55,7 +55,7 @@ def ensure_base(engine: Engine, log: BuildLog, base: BasePlan, python: str) -> t
             if not base.bootstrap_suite:
                 raise ImageError(
                     f"{exc.message}; and no Debian suite ships Python {python} to fall back on",
-                    remedy="pass --base-image with an arm64 image that has that Python") from exc
+                    remedy=python_route(python)) from exc
             ref = fallback
             if fallback_id:
                 log.line(exc.message)

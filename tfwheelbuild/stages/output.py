@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tfwheelbuild import provenance, sbom
 from tfwheelbuild.context import BuildContext
+from tfwheelbuild.infer import inference_record
 from tfwheelbuild.interrupts import signals_deferred
 from tfwheelbuild.manifest import atomic_copy, atomic_write_bytes, write_manifest
 from tfwheelbuild.wheelinfo import inspect_wheel, read_dist_info_file
@@ -80,6 +81,7 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
         "source_date_epoch": {"value": ctx.source_date_epoch,
                               "from": "environment" if plan.source_date_epoch else "commit"},
         "configure": dict(plan.configure_env),
+        **({"recipe_inference": inference_record(plan.recipe)} if plan.recipe.inferred else {}),
         # compiler, linker and sysroot with their real versions, upstream's for comparison, and every difference
         "toolchain": ctx.facts.get("configure", {}).get("toolchain", {"upstream": plan.toolchain.upstream}),
         "patches": [{"name": p.name, "sha256": p.sha256} for p in plan.patches],
