@@ -410,6 +410,9 @@ def _register() -> None:
     from tfwheelbuild.cli_ops import diff
 
     main.add_command(diff)
+    from tfwheelbuild.cli_image import image
+
+    main.add_command(image)
 
 
 _register()
