@@ -109,3 +109,33 @@ def image(wheels: tuple[Path, ...], tag: str, push: bool, registry_auth: Path | 
     if summary.get("digest") is not None:
         click.echo(f"pushed {summary['tag']}" + (f" ({summary['digest']})" if summary["digest"] else ""))
     click.echo(f"run it: docker run --rm {summary['tag']}")
+
+
+def check_build_image(tag: str, *, python: str, push: bool, registry_auth: Path | None) -> ImageRequest | None:
+    """`build --image`: the tag and the registry checked before hours of compiling (the wheel comes later)."""
+    if not tag:
+        if push or registry_auth:
+            from tfwheelbuild.errors import UsageError
+
+            raise UsageError("--push-image and --registry-auth need --image TAG")
+        return None
+    from tfwheelbuild.image import check_push, parse_tag
+    from tfwheelbuild.plan import parse_source_date_epoch
+
+    ref = parse_tag(tag)
+    creds = check_push(ref, registry_auth) if push else None
+    return ImageRequest(wheels=[], ref=ref, python=python, push=push, creds=creds,
+                        epoch=parse_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH", "")))
+
+
+def image_after_build(request: ImageRequest, wheel: Path, *, base_image: str, mirror: str, work_dir: Path | None,
+                      verbose: bool) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from tfwheelbuild.image import image_python
+    from tfwheelbuild.wheelinfo import inspect_wheel
+
+    info = inspect_wheel(wheel)
+    image_python([info], request.python)
+    return make_image(replace(request, wheels=[info]), base_image=base_image, mirror=mirror, work_dir=work_dir,
+                      verbose=verbose)

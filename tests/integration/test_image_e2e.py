@@ -102,3 +102,28 @@ def _closed_port() -> int:
     from tests.integration.conftest import _free_port
 
     return _free_port()
+
+
+def test_build_with_image_pushes_the_tested_wheel_as_an_image(fixture_wheel: Path, fixture_repo: Path,
+                                                              image_registry: ImageRegistry, work_dir: Path,
+                                                              tmp_path: Path) -> None:
+    from tests.integration.conftest import FIXTURE_PATCHES
+
+    ref = image_registry.tag(unique("tf"))
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "docker")}
+    # The fixture wheel's output dir: same build key, so the build is skipped and its wheel imaged.
+    result = tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo), "--patches",
+                          str(FIXTURE_PATCHES), "--output", str(fixture_wheel.parent), "--work-dir", str(work_dir),
+                          "--mode", "cross", "--image", ref, "--push-image", "--json", env=env)
+    try:
+        assert result.code == 0, result.stderr[-3000:]
+        image = dict(result.json()["image"])  # type: ignore[call-overload]
+        assert image["status"] == "pushed" and image["tag"] == ref
+        run = docker("run", "--rm", ref)
+        assert "tensorflow 2.16.1" in run.stdout and "262144.0" in run.stdout, run.stdout + run.stderr
+    finally:
+        docker("rmi", ref)
+    # A bad tag is refused before anything is built.
+    bad = tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo), "--output",
+                       str(tmp_path / "out"), "--work-dir", str(work_dir), "--image", "Reg/TF", env=env)
+    assert bad.code == 50 and "Traceback" not in bad.stderr and not (tmp_path / "out").exists()
