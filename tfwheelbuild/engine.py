@@ -53,10 +53,29 @@ class EngineInfo:
     cpus: int
     mem_bytes: int
     root_dir: str = ""  # where the engine keeps images and volumes (on the engine's host)
+    kind: str = "docker"  # docker, podman, docker-desktop (engine_kind)
 
     @property
     def native_arm64(self) -> bool:
         return self.arch in ("aarch64", "arm64")
+
+    @property
+    def label(self) -> str:
+        return {"podman": "Podman", "docker-desktop": "Docker Desktop"}.get(self.kind, "Docker")
+
+
+def engine_kind(version: Mapping[str, Any], info: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, its own version) of the engine behind the Docker API: Podman's compatible service names
+    itself among the /version components ("Podman Engine"); Docker Desktop (Apple silicon, Windows) in
+    /info's OperatingSystem. Pure, from the two answers."""
+    for component in version.get("Components") or []:
+        if isinstance(component, Mapping) and "podman" in str(component.get("Name", "")).lower():
+            return "podman", str(component.get("Version") or version.get("Version", "?"))
+    if "podman" in str((version.get("Platform") or {}).get("Name", "")).lower():
+        return "podman", str(version.get("Version", "?"))
+    if str(info.get("OperatingSystem", "")).startswith("Docker Desktop"):
+        return "docker-desktop", str(version.get("Version", "?"))
+    return "docker", str(version.get("Version", "?"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +150,8 @@ class Engine:
             version = self._client.version()
         except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error reading its facts: {_first_line(exc)}") from exc
-        return EngineInfo(version=str(version.get("Version", "?")),
+        kind, kind_version = engine_kind(version, data)
+        return EngineInfo(version=kind_version, kind=kind,
                           api_version=str(version.get("ApiVersion", "?")),
                           arch=str(data.get("Architecture", "?")), cpus=int(data.get("NCPU", 1)),
                           mem_bytes=int(data.get("MemTotal", 0)), root_dir=str(data.get("DockerRootDir", "")))
