@@ -115,6 +115,11 @@ OPTIONS: tuple[OptionDef, ...] = (
     OptionDef("cache-namespace", "str", "", "Name prefix for this build's cache volumes, to keep sets of "
               "caches apart (empty: the shared ones).",
               check=validate.cache_namespace),
+    OptionDef("image", "str", "", "Nightly: after an entry passed, build an arm64 image of its wheel as "
+              "`<image>:<tf>-py<py>`, e.g. registry.internal/ml/tensorflow (empty: no images). "
+              "See `tfwheelbuild image`.", check=validate.image),
+    OptionDef("image-push", "bool", False, "Nightly: push those images (credentials from the engine's own "
+              "~/.docker/config.json; the registry is checked before the entry builds)."),
 )
 BY_NAME: Mapping[str, OptionDef] = MappingProxyType({o.name: o for o in OPTIONS})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
