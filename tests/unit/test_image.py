@@ -203,3 +203,28 @@ def test_an_unreachable_registry_is_exit_52(registry: tuple[str, type[Registry]]
     handler.status = 404  # something answers, but not a registry's API
     with pytest.raises(RegistryUnreachableError, match="is no registry"):
         check_push(parse_tag(f"{host}/tf:1"), None)
+
+
+def test_nightly_image_keys_resolve_and_a_bad_repository_is_refused_before_any_build() -> None:
+    from tfwheelbuild.cli_image import check_build_image
+    from tfwheelbuild.config import resolve
+    from tfwheelbuild.errors import ConfigError
+
+    settings = resolve({}, {"TFWHEELBUILD_IMAGE": "registry.example.invalid/ml/tensorflow",
+                            "TFWHEELBUILD_IMAGE_PUSH": "false"}, None)
+    assert settings["image"] == "registry.example.invalid/ml/tensorflow" and settings["image-push"] is False
+    assert resolve({}, {}, None)["image"] == ""  # no images unless asked
+    with pytest.raises(ConfigError):
+        resolve({}, {"TFWHEELBUILD_IMAGE": "Registry/TF"}, None)
+    # As nightly composes each entry's tag: checked (no push: no registry asked) before the entry builds.
+    request = check_build_image("registry.example.invalid/ml/tensorflow:2.16.1-py3.11", python="3.11", push=False,
+                                registry_auth=None)
+    assert request is not None and request.ref.tag == "2.16.1-py3.11" and request.creds is None
+    assert check_build_image("", python="3.11", push=False, registry_auth=None) is None
+    from tfwheelbuild.errors import UsageError
+
+    with pytest.raises(UsageError, match="need --image"):
+        check_build_image("", python="3.11", push=True, registry_auth=None)
+    with pytest.raises(ImageTagError):
+        check_build_image("registry.example.invalid/ml/tensorflow:x:2.16.1-py3.11", python="3.11", push=False,
+                          registry_auth=None)
