@@ -3,7 +3,8 @@
 # arm64 emulation (on non-arm64 hosts) and debootstrap for the air-gapped base image.
 # Idempotent: every step checks first and does nothing when the host already has it.
 # Installs only from the distribution's own package mirror (Debian/Ubuntu apt). `--test` also
-# installs what only the test suite needs (chromium, for the report's browser test).
+# installs what only the test suite needs (chromium, for the report's browser test; docker-registry
+# and podman for the image and engine tests).
 set -euo pipefail
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
@@ -73,5 +74,8 @@ fi
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || apt_install chromium
   command -v nginx >/dev/null 2>&1 || apt_install nginx-light
+  # A real image registry on loopback (push, pull back, run) and Podman's Docker-compatible engine.
+  command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+  command -v podman >/dev/null 2>&1 || apt_install podman
 fi
 log "ready"

@@ -64,6 +64,12 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a one-object JSON summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream all build output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the result.")
+@click.option("--image", "image_tag", default="", metavar="REGISTRY/NAME:TAG",
+              help="Then build an arm64 image with the tested wheel in a venv (see `tfwheelbuild image`).")
+@click.option("--push-image", is_flag=True,
+              help="Push the --image (the registry and credentials are checked before the build).")
+@click.option("--registry-auth", type=click.Path(path_type=Path),
+              help="Registry credentials for --push-image: a JSON file shaped like ~/.docker/config.json.")
 @handle_errors
 def build(**kw: Any) -> None:
     """Build, repair and test a TensorFlow wheel for linux aarch64.
@@ -110,6 +116,10 @@ def build(**kw: Any) -> None:
 
         probe_mirror(opts.bazel_mirror)
     patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
+    from tfwheelbuild.cli_image import check_build_image
+
+    image_request = None if kw["dry_run"] else check_build_image(
+        kw["image_tag"], python=kw["python"], push=kw["push_image"], registry_auth=kw["registry_auth"])
     if kw["dry_run"]:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         emulated = os.uname().machine not in ("aarch64", "arm64")
@@ -122,6 +132,15 @@ def build(**kw: Any) -> None:
             click.echo(redact(line))
         return
     summary = _build_recorded(opts, recipe, patches, settings, kw)
+    wheel_file = Path(str(summary.get("wheel", "")))
+    if image_request is not None and wheel_file.is_file():
+        from tfwheelbuild.cli_image import image_after_build
+
+        summary["image"] = image_after_build(image_request, wheel_file, base_image=settings["base-image"],
+                                             mirror=settings["mirror"], work_dir=settings["work-dir"],
+                                             verbose=kw["verbose"])
+    elif image_request is not None:
+        click.echo(f"no image: the wheel is on the index, not in the output dir ({wheel_file.name})", err=True)
     if kw["as_json"]:
         click.echo(json.dumps(redact_all(summary)))
         return
@@ -139,6 +158,10 @@ def build(**kw: Any) -> None:
         # Said plainly on every build: where this wheel was made otherwise than upstream's.
         for line in list(toolchain.get("differences") or []):
             click.echo(f"differs from upstream: {line}")
+    made = summary.get("image")
+    if isinstance(made, dict):
+        click.echo(f"image {made['tag']}" + (" (pushed)" if made["status"] == "pushed" else "")
+                   + f": docker run --rm {made['tag']}")
     published = summary.get("published")
     if isinstance(published, dict):
         said = "published to" if published["status"] == "uploaded" else "already identical on"
@@ -436,6 +459,9 @@ def _register() -> None:
     from tfwheelbuild.cli_fetch import fetch
 
     main.add_command(fetch)
+    from tfwheelbuild.cli_image import image
+
+    main.add_command(image)
 
 
 _register()

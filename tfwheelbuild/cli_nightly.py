@@ -181,12 +181,25 @@ def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool
         patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
         check_writable(opts.output)
         opts, commit = pin_source(opts, recipe, say)
+        image_request = None
+        if settings["image"]:
+            from tfwheelbuild.cli_image import check_build_image
+
+            image_request = check_build_image(f"{settings['image']}:{entry.tf_version}-py{entry.python}",
+                                              python=entry.python, push=bool(settings["image-push"]),
+                                              registry_auth=None)
         summary = run_build(opts, recipe, patches, commit=commit, force=force, verbose=verbose,
                             in_index=lookup if publish else None)
         if publish and summary.get("where") != "index":
             summary["published"] = publish_and_verify(Path(str(summary["wheel"])), str(summary["build_key"]),
                                                       target, history, verify=verify, settings=settings,
                                                       verbose=verbose)
+        if image_request is not None and Path(str(summary["wheel"])).is_file():
+            from tfwheelbuild.cli_image import image_after_build
+
+            made = image_after_build(image_request, Path(str(summary["wheel"])), base_image=settings["base-image"],
+                                     mirror=settings["mirror"], work_dir=settings["work-dir"], verbose=verbose)
+            say(f"image {made['tag']} {made['status']}")
         return outcome_of(summary, entry.tf_version, entry.python)
 
     return attempt

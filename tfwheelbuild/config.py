@@ -123,6 +123,11 @@ OPTIONS: tuple[OptionDef, ...] = (
               "generic remote or a static server laid out as MIRROR/<host>/<path>); credentials from ~/.netrc only."),
     OptionDef("deps", "path", None, "Deps bundle from `tfwheelbuild fetch`: Bazel's external archives, used as "
               "the repository cache while the compile runs with the network off."),
+    OptionDef("image", "str", "", "Nightly: after an entry passed, build an arm64 image of its wheel as "
+              "`<image>:<tf>-py<py>`, e.g. registry.internal/ml/tensorflow (empty: no images). "
+              "See `tfwheelbuild image`.", check=validate.image),
+    OptionDef("image-push", "bool", False, "Nightly: push those images (credentials from the engine's own "
+              "~/.docker/config.json; the registry is checked before the entry builds)."),
 )
 BY_NAME: Mapping[str, OptionDef] = MappingProxyType({o.name: o for o in OPTIONS})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

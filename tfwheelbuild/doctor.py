@@ -53,7 +53,7 @@ def run_checks(*, source: str, apt_mirror: str, pip_index: str, bazel_mirror: st
         # Which engine answered (the address, and where it keeps images): a remote one is told from the local.
         where = os.environ.get("DOCKER_HOST") or "the default socket"
         root = f", data in {info.root_dir}" if info.root_dir else ""
-        checks.append(Check("engine", "ok", f"Docker {info.version} (API {info.api_version}) at {where}, "
+        checks.append(Check("engine", "ok", f"{info.label} {info.version} (API {info.api_version}) at {where}, "
                                             f"{info.arch}, {info.cpus} CPUs, {info.mem_bytes / GIB:.1f} GiB{root}"))
         checks.append(binfmt_check(info.arch))
         checks.append(arm64_check(engine, arm64_image, info.native_arm64))

@@ -23,7 +23,14 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
-from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, ImageError, UsageError
+from tfwheelbuild.errors import (
+    EmulationMissingError,
+    EngineError,
+    EngineUnavailableError,
+    ImageError,
+    PushError,
+    UsageError,
+)
 from tfwheelbuild.interrupts import signals_deferred
 
 ARM64 = "linux/arm64"
@@ -35,6 +42,7 @@ BUILD_LABEL = "org.tfwheelbuild.build"
 # What the Docker SDK can connect to (docker.utils.parse_host and the ssh client).
 LineSink = Callable[[str], None]
 RUN_ONCE_SECONDS = 300
+USER_IMAGE_ROLE = "image"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,10 +53,29 @@ class EngineInfo:
     cpus: int
     mem_bytes: int
     root_dir: str = ""  # where the engine keeps images and volumes (on the engine's host)
+    kind: str = "docker"  # docker, podman, docker-desktop (engine_kind)
 
     @property
     def native_arm64(self) -> bool:
         return self.arch in ("aarch64", "arm64")
+
+    @property
+    def label(self) -> str:
+        return {"podman": "Podman", "docker-desktop": "Docker Desktop"}.get(self.kind, "Docker")
+
+
+def engine_kind(version: Mapping[str, Any], info: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, its own version) of the engine behind the Docker API: Podman's compatible service names
+    itself among the /version components ("Podman Engine"); Docker Desktop (Apple silicon, Windows) in
+    /info's OperatingSystem. Pure, from the two answers."""
+    for component in version.get("Components") or []:
+        if isinstance(component, Mapping) and "podman" in str(component.get("Name", "")).lower():
+            return "podman", str(component.get("Version") or version.get("Version", "?"))
+    if "podman" in str((version.get("Platform") or {}).get("Name", "")).lower():
+        return "podman", str(version.get("Version", "?"))
+    if str(info.get("OperatingSystem", "")).startswith("Docker Desktop"):
+        return "docker-desktop", str(version.get("Version", "?"))
+    return "docker", str(version.get("Version", "?"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +150,8 @@ class Engine:
             version = self._client.version()
         except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error reading its facts: {_first_line(exc)}") from exc
-        return EngineInfo(version=str(version.get("Version", "?")),
+        kind, kind_version = engine_kind(version, data)
+        return EngineInfo(version=kind_version, kind=kind,
                           api_version=str(version.get("ApiVersion", "?")),
                           arch=str(data.get("Architecture", "?")), cpus=int(data.get("NCPU", 1)),
                           mem_bytes=int(data.get("MemTotal", 0)), root_dir=str(data.get("DockerRootDir", "")))
@@ -171,7 +199,8 @@ class Engine:
         return str(image.id)
 
     def build_image(self, context: Path, tag: str, *, sink: LineSink, platform: str = ARM64,
-                    labels: Mapping[str, str] | None = None, nocache: bool = False) -> str:
+                    labels: Mapping[str, str] | None = None, nocache: bool = False,
+                    build_args: Mapping[str, str] | None = None) -> str:
         """Build with the classic builder, which records the requested platform correctly.
 
         `nocache`: its layer cache ignores the platform, so the same rootfs ADDed for another
@@ -182,7 +211,8 @@ class Engine:
         error = ""
         try:
             for chunk in api.build(path=str(context), tag=tag, platform=platform, rm=True, nocache=nocache,
-                                   forcerm=True, decode=True, labels=dict(labels or {})):
+                                   forcerm=True, decode=True, labels=dict(labels or {}),
+                                   buildargs=dict(build_args or {})):
                 if "stream" in chunk:
                     for line in str(chunk["stream"]).splitlines():
                         if line.strip():
@@ -205,6 +235,30 @@ class Engine:
             raise ImageError(f"building {tag} reported success but the engine has no such image")
         return found
 
+    def image_size(self, ref: str) -> int:
+        return int(self._image_attrs(ref).get("Size", 0))
+
+    def push(self, ref: str, *, auth: Mapping[str, str] | None, sink: LineSink) -> str:
+        """Push `ref`; the digest the registry answered. A refusal (credentials, the registry's
+        errors, which arrive inside the stream) is PushError; a daemon gone mid-push is EngineError."""
+        repo, _, tag = ref.rpartition(":")
+        digest = ""
+        try:
+            for chunk in self._client.api.push(repo, tag=tag, stream=True, decode=True,
+                                               auth_config=dict(auth) if auth else None):
+                if "error" in chunk:
+                    raise PushError(f"pushing {ref} failed: {str(chunk['error']).strip()}")
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("Digest"):
+                    digest = str(aux["Digest"])
+                status = chunk.get("status")
+                if status and not chunk.get("progressDetail"):
+                    sink(f"{chunk.get('id', '')} {status}".strip())
+        except ENGINE_FAILURES as exc:
+            raise _engine_gone(exc, f"pushing {ref}") or PushError(
+                f"pushing {ref} failed: {_first_line(exc)}") from exc
+        return digest
+
     # ---- volumes ------------------------------------------------------------------------------
     def ensure_volume(self, name: str, labels: Mapping[str, str]) -> None:
         try:
@@ -222,9 +276,12 @@ class Engine:
             images = self._client.images.list(filters={"label": "org.tfwheelbuild.role"})
         except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error listing images: {_first_line(exc)}") from exc
+        # A user's image (`tfwheelbuild image`) inherits the label from the runtime image under it; it is
+        # their product, not a cache of ours, so `images --prune` must never see it.
         return [Resource(name=(i.tags or [i.short_id])[0], size=int(i.attrs.get("Size", 0)),
                          created=str(i.attrs.get("Created", "")),
-                         kind=str((i.labels or {}).get("org.tfwheelbuild.role", "")), id=str(i.id)) for i in images]
+                         kind=str((i.labels or {}).get("org.tfwheelbuild.role", "")), id=str(i.id)) for i in images
+                if (i.labels or {}).get("org.tfwheelbuild.role") != USER_IMAGE_ROLE]
 
     def tool_volumes(self) -> list[Resource]:
         """The tool's cache volumes with their sizes (Docker's own disk-usage accounting)."""

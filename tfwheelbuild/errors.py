@@ -240,3 +240,36 @@ class MirrorError(TfwbError):
     exit_code = 43
     remedy = ("check --bazel-mirror (http(s)://host[:port]/path) and that it answers; put credentials in "
               "~/.netrc (machine HOST login USER password SECRET), never in the URL")
+# ---- images for users (`tfwheelbuild image`, `build --image`): exit codes 50-54 ------------------------
+class ImageTagError(TfwbError):
+    """--tag is no reference the engine and a registry would accept."""
+
+    exit_code = 50
+    remedy = "give REGISTRY/NAME:TAG in lowercase, e.g. registry.internal:5000/ml/tensorflow:2.16.1-py3.11"
+
+
+class RegistryCredentialsError(TfwbError):
+    """The registry asks for credentials and none are known for it."""
+
+    exit_code = 51
+    remedy = ("`docker login REGISTRY` (the engine's own ~/.docker/config.json), or --registry-auth FILE with a "
+              "config.json-style `auths` entry for it; never a password on the command line")
+
+
+class RegistryUnreachableError(TfwbError):
+    exit_code = 52
+    remedy = "check the registry's host and port in --tag and that it answers (GET /v2/), then rerun"
+
+
+class ImagePythonError(TfwbError):
+    """A wheel built for another Python than the image's interpreter."""
+
+    exit_code = 53
+    remedy = "give a wheel built for the image's Python, or --py with the wheel's Python (cp311 is --py 3.11)"
+
+
+class PushError(TfwbError):
+    """The registry refused or dropped the push; the image stays on the local engine."""
+
+    exit_code = 54
+    remedy = "the image is kept locally: fix the registry or its credentials, then `docker push` it (or rerun)"

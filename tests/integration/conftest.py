@@ -394,3 +394,82 @@ def second_engine(engine_ready: None) -> Iterator[SecondEngine]:
             subprocess.run(["umount", "-l", mount], check=False)
         shutil.rmtree(top, ignore_errors=True)
         subprocess.run(["ip", "link", "delete", bridge], check=False)
+
+
+@pytest.fixture(scope="session")
+def fixture_wheel(fixture_repo: Path, work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture's 2.16.1 wheel, built once per session in cross mode (seconds with warm Bazel caches),
+    with its manifest beside it: for the tests that start from a built wheel (images, registries)."""
+    out = tmp_path_factory.mktemp("fixture-wheel")
+    result = tfwheelbuild("build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo), "--patches",
+                          str(FIXTURE_PATCHES), "--output", str(out), "--work-dir", str(work_dir), "--mode", "cross",
+                          "--json")
+    assert result.code == 0, result.stderr[-3000:]
+    return Path(str(result.json()["wheel"]))
+
+
+@dataclass(frozen=True)
+class ImageRegistry:
+    """Debian's docker-registry (the distribution registry) on loopback; `htpasswd`: asks for ci/pw."""
+
+    host: str  # 127.0.0.1:PORT, which dockerd treats as an insecure (plain HTTP) registry
+
+    def tag(self, name: str) -> str:
+        return f"{self.host}/{name}"
+
+
+def _start_registry(root: Path, *, auth: bool) -> tuple[subprocess.Popen[bytes], ImageRegistry]:
+    import shutil
+    import time
+    import urllib.error
+    import urllib.request
+    import warnings
+
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.fail("docker-registry is missing: run scripts/setup-host.sh --test (Debian's docker-registry)")
+    port = _free_port()
+    config = [f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+              f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n"]
+    if auth:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # the registry takes bcrypt only; glibc's crypt makes it with no extra package
+
+            hashed = crypt.crypt("pw", crypt.mksalt(crypt.METHOD_BLOWFISH))
+        (root / "htpasswd").write_text(f"ci:{hashed}\n")
+        config.append(f"auth:\n  htpasswd:\n    realm: tfwb\n    path: {root / 'htpasswd'}\n")
+    (root / "config.yml").write_text("".join(config))
+    proc = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=subprocess.DEVNULL,
+                            stderr=(root / "registry.log").open("wb"))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for _ in range(100):
+        try:
+            opener.open(f"http://127.0.0.1:{port}/v2/", timeout=2).close()
+            break
+        except urllib.error.HTTPError:
+            break  # 401: up, and asking for credentials
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"docker-registry did not answer: {(root / 'registry.log').read_text()[-2000:]}")
+    return proc, ImageRegistry(host=f"127.0.0.1:{port}")
+
+
+@pytest.fixture()
+def image_registry(tmp_path: Path) -> Iterator[ImageRegistry]:
+    (tmp_path / "open").mkdir()
+    proc, registry = _start_registry(tmp_path / "open", auth=False)
+    yield registry
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def auth_registry(tmp_path: Path) -> Iterator[ImageRegistry]:
+    (tmp_path / "auth").mkdir()
+    proc, registry = _start_registry(tmp_path / "auth", auth=True)
+    yield registry
+    proc.terminate()
+    proc.wait(timeout=10)

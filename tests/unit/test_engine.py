@@ -4,7 +4,7 @@ every public method mapped to the tool's errors (fake clients that raise what th
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,14 @@ import requests.exceptions
 import urllib3.exceptions
 
 from tfwheelbuild.engine import Engine, EngineInfo, Mount, _container_error, _first_line, _lines, check_engine_address
-from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, ImageError, UsageError
+from tfwheelbuild.errors import (
+    EmulationMissingError,
+    EngineError,
+    EngineUnavailableError,
+    ImageError,
+    PushError,
+    UsageError,
+)
 
 
 def test_lines_whole_lines_in_one_chunk() -> None:
@@ -113,6 +120,7 @@ CALLS: dict[str, Callable[[Engine, Path], object]] = {
     "images_labelled": lambda e, _t: e.images_labelled("org.tfwheelbuild.role"),
     "image_arch": lambda e, _t: e.image_arch("img:1"),
     "image_labels": lambda e, _t: e.image_labels("img:1"),
+    "image_size": lambda e, _t: e.image_size("img:1"),
     "ensure_volume": lambda e, _t: e.ensure_volume("tfwb-cache", {"org.tfwheelbuild": "1"}),
     "tool_images": lambda e, _t: e.tool_images(),
     "tool_volumes": lambda e, _t: e.tool_volumes(),
@@ -144,8 +152,40 @@ def test_engine_method_failure_is_an_engine_error(method: str, kind: str, tmp_pa
 
 def test_every_public_engine_method_has_a_failure_test() -> None:
     public = {n for n in vars(Engine) if not n.startswith("_") and callable(getattr(Engine, n))}
-    # connect: its own test below; pull and build_image: their own; remove, remove_all, keep: best effort.
-    assert public - set(CALLS) == {"connect", "pull", "build_image", "remove", "remove_all", "keep"}
+    # connect: its own test below; pull, build_image, push: their own; remove, remove_all, keep: best effort.
+    assert public - set(CALLS) == {"connect", "pull", "build_image", "push", "remove", "remove_all", "keep"}
+
+
+def test_push_refusal_is_a_push_error_but_a_gone_engine_is_an_engine_error() -> None:
+    with pytest.raises(PushError) as refused:
+        Engine(Raising(FAILURES["api"])).push("127.0.0.1:5000/tf:1", auth=None, sink=_sink)
+    assert refused.value.exit_code == 54
+    with pytest.raises(EngineError) as gone:
+        Engine(Raising(FAILURES["gone"])).push("127.0.0.1:5000/tf:1", auth=None, sink=_sink)
+    assert gone.value.exit_code == 34
+
+
+class PushStream:
+    """An SDK client whose push streams what a registry that refuses the upload streams."""
+
+    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+        self.api = self
+        self._chunks = chunks
+
+    def push(self, *_args: Any, **_kwargs: Any) -> Iterator[dict[str, Any]]:
+        yield from self._chunks
+
+
+def test_an_error_inside_the_push_stream_is_a_push_error() -> None:
+    # The daemon answers 200 and reports the registry's refusal in the stream: it must not pass as pushed.
+    engine = Engine(PushStream([{"status": "The push refers to repository [127.0.0.1:5000/tf]"},
+                                {"errorDetail": {"message": "unauthorized"},
+                                 "error": "unauthorized: authentication required"}]))
+    with pytest.raises(PushError, match="unauthorized"):
+        engine.push("127.0.0.1:5000/tf:1", auth=None, sink=_sink)
+    ok = Engine(PushStream([{"status": "1: digest: sha256:abc size: 1"},
+                            {"aux": {"Tag": "1", "Digest": "sha256:abc"}}]))
+    assert ok.push("127.0.0.1:5000/tf:1", auth=None, sink=_sink) == "sha256:abc"
 
 
 @pytest.mark.parametrize("method", ["pull", "build_image"])
