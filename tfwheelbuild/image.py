@@ -32,9 +32,11 @@ from tfwheelbuild.errors import (
 )
 from tfwheelbuild.wheelinfo import WheelInfo
 
-DOCKER_HUB = "docker.io"
-# Where the SDK and the docker CLI look Docker Hub's credentials up in config.json.
-DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
+# A reference with no registry names the engine's default one: the engine alone knows where that is (the
+# tool writes no registry's host name), so it is probed by the push itself, and its credentials are the
+# config.json entry the docker CLI keys by that index's URL (https://HOST/v1/).
+DEFAULT_REGISTRY = ""
+_DEFAULT_INDEX_KEY = re.compile(r"https://[^/]+/v1/?")
 VENV = "/opt/venv"
 PROBE_SECONDS = 10
 
@@ -47,7 +49,7 @@ _REFERENCE = re.compile(rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_COMPONENT}(?:/{
 
 @dataclass(frozen=True, kw_only=True)
 class ImageRef:
-    registry: str  # host[:port] as written, or docker.io
+    registry: str  # host[:port] as written, or DEFAULT_REGISTRY
     repository: str  # the path, with the registry when one was written
     tag: str
 
@@ -80,9 +82,9 @@ def parse_tag(text: str) -> ImageRef:
     if domain and not ("." in domain or ":" in domain or domain == "localhost"):
         if domain.lower() != domain:
             raise ImageTagError(f"--tag {text!r}: repository names are lowercase")
-        return ImageRef(registry=DOCKER_HUB, repository=f"{domain}/{match['path']}", tag=match["tag"])
-    return ImageRef(registry=domain or DOCKER_HUB, repository=f"{domain}/{match['path']}" if domain else match["path"],
-                    tag=match["tag"])
+        return ImageRef(registry=DEFAULT_REGISTRY, repository=f"{domain}/{match['path']}", tag=match["tag"])
+    return ImageRef(registry=domain or DEFAULT_REGISTRY,
+                    repository=f"{domain}/{match['path']}" if domain else match["path"], tag=match["tag"])
 
 
 def _lower_path(value: str) -> str:
@@ -155,13 +157,15 @@ def render(runtime: str, python: str, wheels: list[str], ca_bundle: Path | None 
 
 # ---- the registry: reachable, and credentials when it asks for them ---------------------------------
 def registry_api(ref: ImageRef) -> str:
-    host = "registry-1.docker.io" if ref.registry == DOCKER_HUB else ref.registry
+    host = ref.registry
     # The engine itself speaks plain HTTP to loopback registries (127.0.0.0/8 is insecure-allowed).
     return f"{'http' if ref.loopback else 'https'}://{host}/v2/"
 
 
 def probe_registry(ref: ImageRef, timeout: float = PROBE_SECONDS) -> bool:
     """True when the registry asks for credentials (401), False when it lets anyone push; else exit 52."""
+    if ref.registry == DEFAULT_REGISTRY:
+        return False  # the engine's default registry: its push says whether it wants credentials (exit 54)
     url = registry_api(ref)
     handlers: list[Any] = [urllib.request.ProxyHandler({})] if ref.loopback else []
     opener = urllib.request.build_opener(*handlers)
@@ -193,22 +197,21 @@ def registry_credentials(ref: ImageRef, auth_file: Path | None) -> dict[str, str
                                               '({"auths": {"REGISTRY": {"auth": base64(user:password)}}})') from None
     if not isinstance(config, dict):
         return None
-    keys = [DOCKER_HUB_AUTH_KEY, "docker.io", "index.docker.io"] if ref.registry == DOCKER_HUB else [ref.registry]
+    default = ref.registry == DEFAULT_REGISTRY
     auths = config.get("auths") or {}
     for key, entry in auths.items():
-        if _registry_key(key) in keys and isinstance(entry, dict):
+        matches = _DEFAULT_INDEX_KEY.fullmatch(key) if default else _registry_key(key) == ref.registry
+        if matches and isinstance(entry, dict):
             found = _from_entry(entry)
             if found:
                 return {**found, "serveraddress": key}
-    helper = (config.get("credHelpers") or {}).get(keys[0]) or config.get("credsStore")
-    if helper:
-        return _from_helper(str(helper), keys[0])
+    helper = (None if default else (config.get("credHelpers") or {}).get(ref.registry)) or config.get("credsStore")
+    if helper and not default:
+        return _from_helper(str(helper), ref.registry)
     return None
 
 
 def _registry_key(key: str) -> str:
-    if key == DOCKER_HUB_AUTH_KEY:
-        return key
     return re.sub(r"^https?://", "", key).split("/", 1)[0]
 
 

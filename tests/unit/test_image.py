@@ -20,7 +20,7 @@ from tfwheelbuild.errors import (
     RegistryUnreachableError,
 )
 from tfwheelbuild.image import (
-    DOCKER_HUB,
+    DEFAULT_REGISTRY,
     check_push,
     explain_install,
     image_python,
@@ -43,8 +43,8 @@ def wheel(name: str = "tensorflow-2.16.1-cp311-cp311-manylinux_2_17_aarch64.whl"
     ("registry.internal/ml/tensorflow:2.16.1-py3.11", "registry.internal", "registry.internal/ml/tensorflow",
      "2.16.1-py3.11"),
     ("localhost/tf:1", "localhost", "localhost/tf", "1"),
-    ("me/tensorflow:2.16.1", DOCKER_HUB, "me/tensorflow", "2.16.1"),
-    ("tensorflow:latest", DOCKER_HUB, "tensorflow", "latest"),
+    ("me/tensorflow:2.16.1", DEFAULT_REGISTRY, "me/tensorflow", "2.16.1"),
+    ("tensorflow:latest", DEFAULT_REGISTRY, "tensorflow", "latest"),
 ])
 def test_image_tags_accepted(text: str, registry: str, repository: str, tag: str) -> None:
     ref = parse_tag(text)
@@ -176,9 +176,9 @@ def test_credentials_from_the_engine_config_or_a_file(registry: tuple[str, type[
     given = config(tmp_path, {host: {"username": "bot", "password": "pw"}})
     assert registry_credentials(parse_tag(f"{host}/tf:1"), given) == {"username": "bot", "password": "pw",
                                                                       "serveraddress": host}
-    hub = config(tmp_path, {"https://index.docker.io/v1/": {"auth": base64.b64encode(b"me:tok").decode()}})
+    hub = config(tmp_path, {"https://index.example.invalid/v1/": {"auth": base64.b64encode(b"me:tok").decode()}})
     assert registry_credentials(parse_tag("me/tf:1"), hub) == {"username": "me", "password": "tok",
-                                                               "serveraddress": "https://index.docker.io/v1/"}
+                                                               "serveraddress": "https://index.example.invalid/v1/"}
 
 
 def test_an_unreadable_or_missing_auth_file_is_exit_51(tmp_path: Path) -> None:
