@@ -153,6 +153,8 @@ _SETTINGS_OPTIONS = (
     click.option("--output", "-o", type=click.Path(path_type=Path), help="Output directory [default: dist]."),
     click.option("--base-image", help="arm64 base image [default: ubuntu:22.04, falling back to a "
                  "debootstrapped Debian base when no registry answers]."),
+    click.option("--builder-image", help="arm64 build image in upstream's shape (ml-build-arm64 or your copy), "
+                 "pinned: NAME@sha256:... or a local image id; only the tool's helpers are layered on it."),
     click.option("--mirror", help="apt mirror for the debootstrap fallback [default: the host's]."),
     click.option("--configure", multiple=True, metavar="KEY=VALUE",
                  help="Answer for configure.py (repeatable), e.g. TF_NEED_CLANG=1."),
@@ -198,7 +200,8 @@ _SETTINGS_OPTIONS = (
     click.option("--deps", type=click.Path(path_type=Path),
                  help="Deps bundle from `tfwheelbuild fetch`: build offline, the network off for the whole compile."),
 )
-_SETTING_KEYS = ("source", "ref", "output", "base_image", "mirror", "configure", "patches", "jobs", "ram_mb", "memory",
+_SETTING_KEYS = ("source", "ref", "output", "base_image", "builder_image",
+                 "mirror", "configure", "patches", "jobs", "ram_mb", "memory",
                  "plat", "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
                  "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
                  "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode",

@@ -66,6 +66,9 @@ OPTIONS: tuple[OptionDef, ...] = (
               check=validate.url),
     OptionDef("base-image", "str", "", "arm64 base image (empty: ubuntu:22.04, falling back to debootstrap).",
               check=validate.image),
+    OptionDef("builder-image", "str", "", "An arm64 build image in upstream's shape (its ml-build-arm64, or "
+              "your copy), pinned by digest: the tool layers only its helpers on it and uses its clang and sysroot "
+              "(empty: the tool's own builder).", check=validate.pinned_image),
     OptionDef("mirror", "str", "", "apt mirror for the debootstrap fallback (empty: the host's).",
               check=validate.url),
     OptionDef("work-dir", "path", None, "Logs and staging (unset: `~/.cache/tfwheelbuild`)."),

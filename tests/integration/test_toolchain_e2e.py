@@ -106,3 +106,31 @@ def test_a_builder_without_the_named_clang_is_refused_before_configure(
     assert result.code == 35, result.stderr[-3000:]
     assert "the builder image has no clang at /usr/lib/llvm-15/bin/clang" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_builder_image_layers_only_helpers_and_targets_the_releases_own_policy(
+        fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
+    # Stand-in for upstream's ml-build-arm64 (no registry answers here): the tool's own emulated clang
+    # builder, which has clang at /usr/lib/llvm-17 and a /dt10 sysroot, given by its (pinned) image id.
+    first = build(fixture_repo, tmp_path / "own", work_dir, "--mode", "emulated")
+    assert first.code == 0, first.stderr[-3000:]
+    tag = json.loads(Path(str(first.json()["manifest"])).read_text())["images"]["builder"]
+    image_id = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    # Default: the release's own policy (upstream's image has a glibc-2.17 sysroot). This stand-in's is 2.31,
+    # so repair fails naming the policy and the ways out, after a compile with the image's own clang.
+    refused = build(fixture_repo, tmp_path / "given", work_dir, "--builder-image", image_id)
+    assert refused.code == 17, refused.stderr[-3000:]
+    assert "manylinux2014_aarch64" in refused.stderr and "--plat" in refused.stderr, refused.stderr[-2000:]
+    assert "compiler: clang 16" in refused.stderr and "/usr/lib/llvm-17/bin/clang" in refused.stderr
+    assert not (tmp_path / "given").exists() or not any((tmp_path / "given").glob("*.whl"))
+    # Accepting auditwheel's choice, the same layered builder's wheel lands; the manifest says what the image had.
+    result = build(fixture_repo, tmp_path / "auto", work_dir, "--builder-image", image_id, "--plat", "auto")
+    assert result.code == 0, result.stderr[-3000:]
+    manifest = json.loads(Path(str(result.json()["manifest"])).read_text())
+    tc = manifest["toolchain"]
+    assert tc["builder_image"] == "given (--builder-image)" and tc["answers_as"] == "/usr/lib/llvm-17"
+    assert re.fullmatch(r"16\.\d+\.\d+", tc["clang"]) and tc["sysroots"]["/dt10"]["glibc"] == "2.31"
+    assert any(d.startswith(f"builder: {image_id} with tfwheelbuild's helpers") for d in tc["differences"])
+    assert manifest["images"]["builder"] != tag
+    assert "--config=cross_compile_linux_arm64" not in manifest["bazel"]["argv"]

@@ -79,6 +79,9 @@ def test_checks_accept_good_values(check: object, value: str, out: str) -> None:
     ("--tf", "vv2.16.1", ("'vv2.16.1'", "not a TensorFlow release")),
     ("--py", "3.x", ("'3.x'", "not a Python version")),
     ("--base-image", "Ubuntu 22.04", ("--base-image 'Ubuntu 22.04'", "not a Docker image reference")),
+    # a tag alone could move under a build key that says it did not
+    ("--builder-image", "registry.example.invalid/ml-build-arm64:latest",
+     ("--builder-image 'registry.example.invalid/ml-build-arm64:latest'", "not pinned by digest")),
     ("--mirror", "deb.example.invalid/debian", ("--mirror 'deb.example.invalid/debian'", "URL")),
     ("--index-url", "pypi example", ("--index-url 'pypi example'", "URL")),
     ("--configure", "TF NEED=1", ("--configure 'TF NEED=1'", "not an environment variable name")),

@@ -26,6 +26,13 @@ def run(ctx: BuildContext) -> dict[str, object]:
     builder_ref, builder_base_id = base_ref, ctx.base_id
     if ctx.plan.cross_base is not None:
         builder_ref, builder_base_id = ensure_base(ctx.engine, ctx.log, ctx.plan.cross_base, ctx.plan.python)
+    if ctx.plan.builder_base is not None:  # --builder-image: the tool's helpers layered on the user's image
+        builder_ref, builder_base_id = ensure_base(ctx.engine, ctx.log, ctx.plan.builder_base, ctx.plan.python)
+        code, arch = ctx.engine.run_once(builder_ref, ["uname", "-m"])
+        if code != 0 or arch.strip() != "aarch64":
+            raise ImageError(f"--builder-image {builder_ref} is not an arm64 image that runs here "
+                             f"(uname -m: {arch.strip()[-80:] or 'no answer'}, exit {code})",
+                             remedy="give the arm64 variant's digest (ml-build-arm64, not the x86 ml-build)")
     ctx.builder_tag, ctx.builder_id = ensure_image(ctx.engine, ctx.log, ctx.plan.builder, builder_ref,
                                                    builder_base_id, ca)
     ctx.runtime_tag, ctx.runtime_id = ensure_image(ctx.engine, ctx.log, ctx.plan.runtime, base_ref,
@@ -99,6 +106,8 @@ def render(recipe: ImageRecipe, base_ref: str, base_id: str, ca_bundle: Path | N
     files = {"Dockerfile": text.encode()}
     if recipe.role.startswith("builder"):  # builder and builder-cross copy the launcher and CA
         files["bazelisk.py"] = resources.bazelisk_source()
+        if recipe.template == "builder-on.Dockerfile":
+            files["toolchain_probe.py"] = resources.buildenv("toolchain_probe.py").read_bytes()
         files["ca-bundle.pem"] = ca_bundle.read_bytes() if ca_bundle and ca_bundle.is_file() else b""
     return files
 
