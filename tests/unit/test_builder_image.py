@@ -87,3 +87,16 @@ def test_the_probe_reads_a_sysroots_glibc_from_its_headers(tmp_path: object) -> 
     (root / "usr/include").mkdir(parents=True)
     (root / "usr/include/features.h").write_text("#define\t__GLIBC__\t2\n#define __GLIBC_MINOR__ 17\n")
     assert probe.glibc(str(root)) == "2.17" and probe.glibc(str(root / "none")) == ""
+
+
+def test_a_given_image_without_the_releases_clang_is_named_in_one_line() -> None:
+    from tfwheelbuild.errors import ImageError
+    from tfwheelbuild.stages.images import _explain
+
+    generic = ImageError("building tfwheelbuild/builder:py3-0 failed: The command ... returned a non-zero code: 1")
+    line = "\x1b[91merror: the builder image has no clang at /usr/lib/llvm-18/bin/clang (it has: llvm-17)\n"
+    exc = _explain(generic, ["Step 7/12", line], PINNED)
+    assert exc is not generic and "\x1b" not in exc.message
+    assert exc.message == (f"layering the tool's helpers on {PINNED} failed: the builder image has no clang at "
+                           "/usr/lib/llvm-18/bin/clang (it has: llvm-17)")
+    assert exc.remedy is not None and "--builder-image" in exc.remedy

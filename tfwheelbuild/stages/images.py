@@ -148,6 +148,11 @@ def _explain(exc: ImageError, output: list[str], base_ref: str) -> ImageError:
         # (the daemon colours a step's stderr: the match starts after the escape sequence)
         toolchain = re.search(r"error: ((?:the base's apt offers no clang|the sysroot needs Debian bullseye)[^\x1b]*)",
                               line)
+        given = re.search(r"error: (the builder image has no (?:clang|python)[^\x1b]*)", line)
+        if given:
+            return ImageError(f"layering the tool's helpers on {base_ref} failed: {given[1].strip()}",
+                              remedy="give a --builder-image of the release's shape (upstream's ml-build-arm64 for "
+                                     "that release has its clang and Pythons), or drop --builder-image")
         if toolchain:
             return ImageError(f"building the builder on {base_ref} failed: {toolchain[1].strip()}",
                               remedy="build on a Debian base (the default bookworm, or --base-image with a Debian "
