@@ -49,7 +49,7 @@ __all__ = [
 
 # The recipe keys a checkout can settle, in the order they are reported.
 INFERRED_KEYS = ("bazel", "target", "pythons", "python_env", "repo_env", "wheel_type_env", "cross_config",
-                 "release_config", "compiler", "compiler_version")
+                 "release_config", "compiler", "compiler_version", "cross_clang")
 # Without these a build cannot even be planned; the rest fall back to the nearest written recipe.
 _ESSENTIAL = ("bazel", "target", "pythons")
 # What settles each essential fact when the checkout cannot.
@@ -263,6 +263,11 @@ def infer_facts(checkout: Checkout) -> Inference:
     if release_cc:
         facts += [Fact("compiler", "clang", ".bazelrc release_linux_base CC"),
                   Fact("compiler_version", release_cc.group(1), ".bazelrc release_linux_base CC")]
+        if cross_cc:
+            # Upstream's 2.18+ cross toolchain still names llvm-17 while the release config builds with 18:
+            # the cross builder must answer at both ("" = the compiler's own major).
+            other = cross_cc.group(1) if cross_cc.group(1) != release_cc.group(1) else ""
+            facts.append(Fact("cross_clang", other, f"{CROSS_CC_BUILD} names /usr/lib/llvm-{cross_cc.group(1)}"))
     elif cross_cc:
         facts += [Fact("compiler", "clang", f"{CROSS_CC_BUILD} (/usr/lib/llvm-N)"),
                   Fact("compiler_version", cross_cc.group(1), f"{CROSS_CC_BUILD} (/usr/lib/llvm-N)")]
