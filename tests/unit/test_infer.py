@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from tfwheelbuild.errors import InferenceError, UnknownReleaseError
 from tfwheelbuild.infer import (
+    INFERRED_KEYS,
     DirCheckout,
     apply_inference,
     git_checkout,
@@ -17,7 +19,7 @@ from tfwheelbuild.infer import (
     inference_record,
     wanted_recipe,
 )
-from tfwheelbuild.recipes import load_recipes
+from tfwheelbuild.recipes import RECIPE_KEYS, load_recipes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 sys.path.insert(0, str(FIXTURES))
@@ -58,6 +60,18 @@ def test_inferred_recipe_equals_the_written_one_for_every_fixture_tag(fixture_re
     assert recipe.to_dict() == {**written.to_dict(), "bazel": FIXTURE_BAZEL,
                                 "uncertain": [k for k in written.uncertain
                                               if k not in {key for key, _ in recipe.inferred}]}
+
+
+@pytest.mark.parametrize("tag", ["v2.17.0", "v2.23.0"])
+def test_inferred_recipe_has_the_written_recipes_fields(fixture_repo: Path, tag: str) -> None:
+    known = load_recipes()
+    release = _release(tag)
+    with git_checkout(str(fixture_repo), f"refs/tags/{tag}") as checkout:
+        inference = infer_facts(checkout)
+    assert {f.key for f in inference.facts} <= set(INFERRED_KEYS) <= set(RECIPE_KEYS)
+    recipe = apply_inference(inference, release=release, written=known.get(release), known=known)
+    assert list(recipe.to_dict()) == list(known["2.22"].to_dict())
+    assert [f.name for f in dataclasses.fields(recipe)] == [f.name for f in dataclasses.fields(known["2.22"])]
 
 
 def test_a_release_with_no_recipe_is_inferred_over_the_nearest_written_one(fixture_repo: Path) -> None:
