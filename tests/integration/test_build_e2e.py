@@ -118,7 +118,8 @@ def test_test_command_smoke_tests_a_built_wheel(first: tuple[CliResult, Path], w
     wheel = Path(str(first[0].json()["wheel"]))
     result = tfwheelbuild("test", str(wheel), "--work-dir", str(work_dir), "--json")
     assert result.code == 0, result.stderr[-3000:]
-    assert result.json()["smoke"]["matmul_sum"] == 262144.0
+    smoke = result.json()["smoke"]
+    assert isinstance(smoke, dict) and smoke["matmul_sum"] == 262144.0
 
 
 def test_patch_that_does_not_apply_names_the_patch_and_writes_nothing(

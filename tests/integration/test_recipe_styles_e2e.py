@@ -98,10 +98,11 @@ def test_2_23_style_with_no_recipe_builds_tests_and_publishes_by_inference(
     wheel = Path(str(result.json()["wheel"]))
     assert re.match(r"^tensorflow-2\.23\.0-cp311-cp311-manylinux_2_\d+_aarch64\.whl$", wheel.name), wheel.name
     manifest = manifest_of(result)
-    inference = manifest["recipe_inference"]  # type: ignore[index]
-    assert inference["over_recipe"] == "2.22"  # type: ignore[index]
-    assert inference["inferred"]["pythons"]["value"] == ["3.10", "3.11", "3.12", "3.13", "3.14"]  # type: ignore[index]
-    assert inference["inferred"]["target"]["from"].endswith("defines :wheel")  # type: ignore[index]
+    inference = manifest["recipe_inference"]
+    assert isinstance(inference, dict)
+    assert inference["over_recipe"] == "2.22"
+    assert inference["inferred"]["pythons"]["value"] == ["3.10", "3.11", "3.12", "3.13", "3.14"]
+    assert inference["inferred"]["target"]["from"].endswith("defines :wheel")
     argv = manifest["bazel"]["argv"]  # type: ignore[index]
     assert "--repo_env=USE_PYWRAP_RULES=1" in argv and "--repo_env=HERMETIC_PYTHON_VERSION=3.11" in argv
     assert manifest["test"]["smoke"]["version"] == "2.23.0"  # type: ignore[index]

@@ -56,7 +56,8 @@ def test_fresh_host_builds_from_the_shared_cache(fixture_repo: Path, work_dir: P
         second = build(fixture_repo, work_dir, tmp_path / "b", "--remote-cache", webdav_cache.url,
                        "--cache-namespace", namespace)
         assert second.code == 0, second.stderr[-3000:]
-        cache = dict(second.json()["cache"])  # type: ignore[arg-type]
+        cache = second.json()["cache"]
+        assert isinstance(cache, dict)
         executed = sum(n for kind, n in cache.items() if kind != "internal")
         hits = cache.get("remote cache hit", 0)
         assert executed and hits / executed >= 0.9, cache

@@ -36,7 +36,9 @@ def auditwheel_show(wheel: Path) -> str:
 
 
 def check_clang_manifest(manifest: dict[str, object], *, builder: str) -> dict[str, object]:
-    tc = dict(manifest["toolchain"])  # type: ignore[call-overload]
+    toolchain = manifest["toolchain"]
+    assert isinstance(toolchain, dict)
+    tc: dict[str, object] = dict(toolchain)
     assert tc["compiler"] == "clang" and tc["compiler_path"] == "/usr/lib/llvm-17/bin/clang"
     # The real version, never silently the wanted one: Debian bookworm has 16, answering at llvm-17.
     assert re.fullmatch(r"16\.\d+\.\d+", str(tc["clang"])) and tc["answers_as"] == "/usr/lib/llvm-17"

@@ -35,9 +35,9 @@ def validate_statement(document: dict[str, Any]) -> None:
     from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
     from in_toto_attestation.v1.statement import Statement
 
-    pb = json_format.ParseDict(document, statement_pb2.Statement())  # type: ignore[attr-defined]
+    pb = json_format.ParseDict(document, statement_pb2.Statement())
     Statement.copy_from_pb(pb).validate()
-    predicate = json_format.ParseDict(document["predicate"], provenance_pb2.Provenance())  # type: ignore[attr-defined]
+    predicate = json_format.ParseDict(document["predicate"], provenance_pb2.Provenance())
     # SLSA v1's required fields (the protobuf has no notion of required)
     assert predicate.build_definition.build_type and predicate.run_details.builder.id
     assert predicate.build_definition.external_parameters.fields

@@ -138,8 +138,8 @@ def test_a_rolling_suite_base_lets_apt_read_an_expired_release(monkeypatch: pyte
             pass
 
     monkeypatch.setattr(bootstrap, "_run", fake_run)
-    monkeypatch.setattr(bootstrap.shutil, "which", lambda name: "/usr/sbin/" + name)
-    monkeypatch.setattr(bootstrap.os, "geteuid", lambda: 0)
+    monkeypatch.setattr("tfwheelbuild.bootstrap.shutil.which", lambda name: "/usr/sbin/" + name)
+    monkeypatch.setattr("tfwheelbuild.bootstrap.os.geteuid", lambda: 0)
     bootstrap.bootstrap_base(FakeEngine(), suite, "http://mirror.example.invalid/debian", FakeLog(),  # type: ignore[arg-type]
                              arch="amd64")
     assert seen["conf"] is not checked

@@ -48,7 +48,8 @@ def test_an_oom_kill_is_reported_with_settings_that_would_fit() -> None:
     assert "4 jobs in 10240 MB" in error.message and "cc1plus" in error.message
     assert "--jobs 2 --ram-mb 4000" in error.remedy
     one_job = CompilePlan(bazel_startup=(), bazel_build=(), target="//t", package_cmd=(), env=(), jobs=1, ram_mb=800)
-    assert "--memory 2048m" in _classify(1, ["Killed"], 2, one_job, 2**30).remedy
+    small = _classify(1, ["Killed"], 2, one_job, 2**30)
+    assert isinstance(small, OutOfMemoryError) and "--memory 2048m" in small.remedy
     # A plain compile error is not an OOM, even when a word like "Killed" is in a file name.
     plain = _classify(1, ["ERROR: Killed_test.cc:3: expected ';'"], 0, plan, 2**30)
     assert type(plain) is CompileError

@@ -20,7 +20,7 @@ def test_ram_per_job() -> None:
 def test_disk_thresholds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for free, status in ((5, "fail"), (30, "warn"), (100, "ok")):
         usage = doctor.shutil._ntuple_diskusage(0, 0, free * GIB)  # type: ignore[attr-defined]
-        monkeypatch.setattr(doctor.shutil, "disk_usage", lambda _p, u=usage: u)
+        monkeypatch.setattr("tfwheelbuild.doctor.shutil.disk_usage", lambda _p, u=usage: u)
         assert disk_check("work disk", tmp_path / "not" / "yet").status == status
 
 

@@ -53,7 +53,7 @@ def test_lines_no_output() -> None:
 
 
 def test_lines_is_lazy() -> None:
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         yield b"first\n"
         raise AssertionError("read past the first line")
 

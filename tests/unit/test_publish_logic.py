@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tfwheelbuild.errors import CredentialsError, PublishError, VersionConflictError
-from tfwheelbuild.publish import _Links, _twine_error, redact, resolve_index, simple_url_for
+from tfwheelbuild.publish import _Links, _twine_error, resolve_index, simple_url_for
+from tfwheelbuild.redact import redact
 
 
 @pytest.mark.parametrize(("value", "upload", "simple"), [

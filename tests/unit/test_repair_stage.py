@@ -95,7 +95,12 @@ def test_the_test_stage_takes_the_digest_the_repair_stage_computed(tmp_path: Pat
     wheel = tmp_path / WHEEL
     wheel.write_bytes(b"wheel bytes")
     read: list[Path] = []
-    monkeypatch.setattr("tfwheelbuild.stages.runtime_test.sha256_file", lambda p: read.append(p) or "streamed")
+
+    def fake_sha256(path: Path) -> str:
+        read.append(path)
+        return "streamed"
+
+    monkeypatch.setattr("tfwheelbuild.stages.runtime_test.sha256_file", fake_sha256)
     assert wheel_digest(_ctx(wheel, {"repair": {"wheel": WHEEL, "sha256": "ab" * 32}})) == "ab" * 32
     assert read == []
     # Another file than the one repair hashed: streamed, not trusted.
