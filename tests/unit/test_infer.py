@@ -12,6 +12,7 @@ from tfwheelbuild.errors import InferenceError, UnknownReleaseError
 from tfwheelbuild.infer import (
     INFERRED_KEYS,
     DirCheckout,
+    Inference,
     apply_inference,
     git_checkout,
     infer_facts,
@@ -91,8 +92,16 @@ def test_a_release_with_no_recipe_is_inferred_over_the_nearest_written_one(fixtu
     assert lines[0].startswith("recipe:        inferred from the checkout over the recipe for 2.22")
     assert any(line.startswith("  inferred:    pythons = 3.10, 3.11, 3.12, 3.13, 3.14") for line in lines)
     record = inference_record(recipe)
-    assert record["inferred"]["target"] == {"value": "wheel",  # type: ignore[index]
-                                            "from": "tensorflow/tools/pip_package/BUILD defines :wheel"}
+    inferred = record["inferred"]
+    assert isinstance(inferred, dict)
+    assert inferred["target"] == {"value": "wheel",
+                              "from": "tensorflow/tools/pip_package/BUILD defines :wheel"}
+
+
+def _value(inference: Inference, key: str) -> object:
+    fact = inference.fact(key)
+    assert fact is not None, key
+    return fact.value
 
 
 def _tree(root: Path, files: dict[str, str]) -> DirCheckout:
@@ -129,7 +138,7 @@ def test_pythons_from_setup_classifiers_when_there_are_no_locks(tmp_path: Path) 
     (tmp_path / "tensorflow/tools/pip_package/setup.py").write_text(
         "classifiers=[\n  'Programming Language :: Python :: 3.11',\n"
         "  'Programming Language :: Python :: 3.10',\n]\n")
-    assert infer_facts(checkout).fact("pythons").value == ("3.10", "3.11")  # type: ignore[union-attr]
+    assert _value(infer_facts(checkout), "pythons") == ("3.10", "3.11")
 
 
 def test_variables_named_only_in_prose_are_not_read(tmp_path: Path) -> None:
@@ -138,17 +147,17 @@ def test_variables_named_only_in_prose_are_not_read(tmp_path: Path) -> None:
                                 '# "ML_WHEEL_TYPE" one day\n'
                                 '_VAR = "TF_PYTHON_VERSION"\n'})
     inference = infer_facts(checkout)
-    assert inference.fact("python_env").value == "TF_PYTHON_VERSION"  # type: ignore[union-attr]
-    assert inference.fact("repo_env").value == ()  # type: ignore[union-attr]
-    assert inference.fact("wheel_type_env").value is False  # type: ignore[union-attr]
+    assert _value(inference, "python_env") == "TF_PYTHON_VERSION"
+    assert _value(inference, "repo_env") == ()
+    assert _value(inference, "wheel_type_env") is False
 
 
 def test_clang_major_from_the_cross_toolchain_when_the_release_config_names_none(tmp_path: Path) -> None:
     checkout = _tree(tmp_path, {**_MINIMAL, "tensorflow/tools/toolchains/cross_compile/cc/BUILD":
                                 'tool_paths = {"gcc": "/usr/lib/llvm-19/bin/clang"}\n', "MODULE.bazel": ""})
     inference = infer_facts(checkout)
-    assert inference.fact("compiler_version").value == "19"  # type: ignore[union-attr]
-    assert inference.fact("cross_config").value == ""  # type: ignore[union-attr]
+    assert _value(inference, "compiler_version") == "19"
+    assert _value(inference, "cross_config") == ""
     assert inference.bzlmod
 
 
