@@ -36,6 +36,7 @@ OUT = "/tfwb/out"
 DEPS_IN_CONTAINER = "/tfwb/deps"  # a deps bundle, read-only
 DEPS_CACHE = f"{DEPS_IN_CONTAINER}/repository_cache"
 PATCH_DIR = "/tfwb/patches"
+RAW_WHEELS = f"{OUT}/raw/*.whl"  # where the compile stage leaves the one wheel it built
 BUILD_PYTHON = "/opt/tfwb/py/bin/python3"
 CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mounted read-only
 
@@ -180,6 +181,12 @@ class RepairPlan:
     allow_4k_pages: bool = False
     max_wheel_size: int = DEFAULT_MAX_WHEEL_SIZE  # bytes; 0: no limit
 
+    def command(self, wheel: str) -> list[str]:
+        """`auditwheel repair` of `wheel` (a path in the container): what the repair stage runs, and what
+        --dry-run shows, from this one place."""
+        return ["auditwheel", "repair", "-w", f"{OUT}/repaired", *(["--plat", self.plat] if self.plat else []),
+                *[a for lib in self.exclude for a in ("--exclude", lib)], wheel]
+
 
 @dataclass(frozen=True, kw_only=True)
 class TestPlan:
@@ -270,9 +277,8 @@ class BuildPlan:
                          + " in .bazelrc.user (never on the command line)")
         if self.compile.package_cmd:
             lines.append(f"package:       {shlex.join(self.compile.package_cmd)}")
-        repair = ["auditwheel", "repair", *(["--plat", self.repair.plat] if self.repair.plat else []),
-                  *[a for lib in self.repair.exclude for a in ("--exclude", lib)], "-w", f"{OUT}/repaired"]
-        lines.append(f"repair:        {shlex.join(repair)} {OUT}/raw/*.whl")
+        # The raw wheel's name is known once it is built: the glob stays unquoted.
+        lines.append(f"repair:        {shlex.join(self.repair.command(RAW_WHEELS)[:-1])} {RAW_WHEELS}")
         if self.repair.build_tag:
             lines.append(f"build tag:     {self.repair.build_tag}")
         limit = self.repair.max_wheel_size
