@@ -71,10 +71,7 @@ class EngineHousekeeping:
 
     def tool_containers(self) -> list[ToolContainer]:
         """Every container carrying the tool's label, running or not (what `clean` chooses from)."""
-        try:
-            found = self._client.containers.list(all=True, filters={"label": LABEL})
-        except ENGINE_FAILURES as exc:
-            raise EngineError(f"engine error listing containers: {first_line(exc)}") from exc
+        found = self._containers_labelled(LABEL)
         return [ToolContainer(id=str(c.id), name=str(c.name), status=str(c.status),
                               labels={str(k): str(v) for k, v in (c.labels or {}).items()}) for c in found]
 
@@ -90,10 +87,14 @@ class EngineHousekeeping:
 
     def build_containers(self) -> list[BuildContainer]:
         """Build containers (of running builds, or kept after a failure), newest first."""
-        try:
-            found = self._client.containers.list(all=True, filters={"label": BUILD_LABEL})
-        except ENGINE_FAILURES as exc:
-            raise EngineError(f"engine error listing containers: {first_line(exc)}") from exc
+        found = self._containers_labelled(BUILD_LABEL)
         rows = [BuildContainer(name=str(c.name), build_id=str(c.labels.get(BUILD_LABEL, "")),
                                status=str(c.status), created=str(c.attrs.get("Created", ""))) for c in found]
         return sorted(rows, key=lambda r: r.created, reverse=True)
+
+    def _containers_labelled(self, label: str) -> list[Any]:
+        """The SDK's containers carrying `label`, running or not."""
+        try:
+            return list(self._client.containers.list(all=True, filters={"label": label}))
+        except ENGINE_FAILURES as exc:
+            raise EngineError(f"engine error listing containers: {first_line(exc)}") from exc
