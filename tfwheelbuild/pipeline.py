@@ -1,7 +1,8 @@
 """The pipeline in one screen: the stages of a build, in order, and the loop that runs them.
 
-Each stage is a module with NAME and run(ctx) -> facts. The loop times each one, shows ✓/✕,
-records facts for the manifest, and removes every container the run started, however it ends.
+Each stage is a module with NAME and run(ctx) -> facts (the `Stage` protocol, which mypy checks). The
+loop times each one, shows ✓/✕, records facts for the manifest, and removes every container the run
+started, however it ends.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from typing import Final
 
 from tfwheelbuild import __version__
 from tfwheelbuild.buildlog import BuildLog, first_error_block
@@ -25,6 +26,7 @@ from tfwheelbuild.plan import BuildOptions, BuildPlan, PatchFile, make_plan
 from tfwheelbuild.preflight import expected_key, find_in_output
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.stages import (
+    Stage,
     compile,
     configure,
     container,
@@ -37,7 +39,7 @@ from tfwheelbuild.stages import (
 )
 from tfwheelbuild.stages.container import container_name
 
-STAGES: tuple[ModuleType, ...] = (
+STAGES: Final[tuple[Stage, ...]] = (
     images,        # base (pull or debootstrap), builder, runtime: content-hashed, built once
     container,     # the long-lived arm64 build container with its cache volumes
     source,        # release tag -> cached git mirror -> work tree; commit recorded
@@ -57,7 +59,7 @@ class StageResult:
     ok: bool
 
 
-def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> list[StageResult]:
+def run_pipeline(ctx: BuildContext, stages: Sequence[Stage] = STAGES) -> list[StageResult]:
     results: list[StageResult] = []
     durations: dict[str, float] = {}
     ctx.facts["durations"] = durations
@@ -65,7 +67,7 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[ModuleType] = STAGES) -> li
     with signals_raise_interrupted():
         try:
             for stage in stages:
-                name = str(stage.NAME)
+                name = stage.NAME
                 if fold:
                     ctx.log.terminal(group(name))
                 ctx.log.say(f"▶ {name}")

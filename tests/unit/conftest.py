@@ -1,4 +1,5 @@
-"""Shared unit-test helpers: small, valid wheels built with zipfile; a static file server on loopback."""
+"""Shared unit-test helpers: small, valid wheels built with zipfile; a static file server on loopback; and
+the guard that keeps unit tests off subprocesses, the network beyond loopback and the Docker engine."""
 
 from __future__ import annotations
 
@@ -6,14 +7,76 @@ import base64
 import functools
 import hashlib
 import http.server
+import ipaddress
+import socket
+import subprocess
 import threading
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import docker
 import pytest
 
 WheelMaker = Callable[..., Path]
+
+
+class ReachedOutside(RuntimeError):
+    """A unit test reached a real subprocess, network host or engine: that is an engine test's job."""
+
+
+def _refuse(what: str) -> Callable[..., object]:
+    def refuse(*args: object, **_kwargs: object) -> object:
+        raise ReachedOutside(f"a unit test reached {what} {args[:1]!r}: use the fakes (tests/unit/fakes.py), "
+                             "or mark the test "
+                             "@pytest.mark.allow_subprocess if running a local tool is its point")
+
+    return refuse
+
+
+def _loopback(address: object) -> bool:
+    host = address[0] if isinstance(address, tuple) and address else None
+    if not isinstance(host, str):
+        return False  # a unix socket: the Docker engine's default address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_world(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cibuildwheel's guard: what would leave the process raises instead, so a unit test that means to fake
+    the engine cannot silently talk to the real one. Servers a test starts on loopback stay reachable."""
+    if request.node.get_closest_marker("allow_subprocess") is None:
+        monkeypatch.setattr(subprocess, "Popen", _refuse("subprocess.Popen"))
+    monkeypatch.setattr(docker, "DockerClient", _refuse("the Docker SDK (docker.DockerClient)"))
+    monkeypatch.setattr(docker, "APIClient", _refuse("the Docker SDK (docker.APIClient)"))
+    monkeypatch.setattr(docker, "from_env", _refuse("the Docker SDK (docker.from_env)"))
+    connect = socket.socket.connect
+    connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(sock: socket.socket, address: object) -> None:
+        if not _loopback(address):
+            raise ReachedOutside(f"a unit test opened a connection to {address!r}: only loopback servers the "
+                                 "test starts are allowed")
+        connect(sock, address)  # type: ignore[arg-type]
+
+    def guarded_connect_ex(sock: socket.socket, address: object) -> int:
+        if not _loopback(address):
+            raise ReachedOutside(f"a unit test opened a connection to {address!r}: only loopback servers the "
+                                 "test starts are allowed")
+        return connect_ex(sock, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_subprocess: a unit test whose point is a local tool (git, sh, the "
+                                       "CLI in a child process); the guard lets it run subprocesses")
 
 
 def _record_hash(data: bytes) -> str:

@@ -37,6 +37,7 @@ from tfwheelbuild.errors import (
 ROOT = Path(__file__).resolve().parents[2]
 NO_ENGINE = "unix:///nonexistent/tfwb-bad-input-docker.sock"
 X86_TAG = "cp311-cp311-manylinux_2_17_x86_64"
+pytestmark = pytest.mark.allow_subprocess  # the real command line in a child process is this file's point
 
 
 @dataclass(frozen=True)

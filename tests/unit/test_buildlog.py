@@ -166,6 +166,7 @@ def test_the_last_process_summary_line_is_found(output: list[str], expected: str
     assert process_summary(output) == expected
 
 
+@pytest.mark.allow_subprocess
 def test_bar_draws_in_a_terminal_that_reports_no_size(tmp_path: Path) -> None:
     """A bare pty says 0x0; tqdm would then hide the bar as off-screen (seen in the TTY e2e test)."""
     import os

@@ -190,6 +190,7 @@ def test_build_missing_source_fails_before_the_engine(tmp_path: Path) -> None:
     assert not (tmp_path / "work").exists()
 
 
+@pytest.mark.allow_subprocess
 def test_build_local_repo_without_the_tag(tmp_path: Path, git_repo: Callable[[str], Path]) -> None:
     repo = git_repo("v0.0.1")
     result = _build(tmp_path, str(repo))
@@ -197,6 +198,7 @@ def test_build_local_repo_without_the_tag(tmp_path: Path, git_repo: Callable[[st
     assert line == f"error: tag v2.16.1 does not exist in {repo}"
 
 
+@pytest.mark.allow_subprocess
 def test_build_local_repo_with_the_tag_reaches_the_engine(tmp_path: Path, git_repo: Callable[[str], Path]) -> None:
     repo = git_repo("v2.16.1")
     result = _build(tmp_path, f"file://{repo}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tfwheelbuild.crosscheck import missing_paths_script, parse_missing, toolchain_paths
 
 FIXTURE_BUILD = (Path(__file__).parents[1] / "fixtures" / "tfshaped" / "tensorflow" / "tools" / "toolchains"
@@ -57,6 +59,7 @@ def test_fixture_toolchain_names_what_tensorflows_does() -> None:
                                                                          "llvm-strip"))}
 
 
+@pytest.mark.allow_subprocess
 def test_script_reports_only_what_neither_exists_nor_prefixes_something(tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "aarch64-linux-gnu-gcc").write_text("")
@@ -68,6 +71,7 @@ def test_script_reports_only_what_neither_exists_nor_prefixes_something(tmp_path
                                                       str(tmp_path / "dt10")]
 
 
+@pytest.mark.allow_subprocess
 def test_paths_with_spaces_or_quotes_stay_one_word(tmp_path: Path) -> None:
     odd = str(tmp_path / "it's here")
     out = subprocess.run(["sh", "-c", missing_paths_script([odd])], capture_output=True, text=True, check=True)

@@ -41,6 +41,7 @@ def _release(tag: str) -> str:
 
 
 @pytest.mark.parametrize("tag", [r.tag for r in RELEASES if _release(r.tag) in load_recipes()])
+@pytest.mark.allow_subprocess
 def test_inferred_recipe_equals_the_written_one_for_every_fixture_tag(fixture_repo: Path, tag: str) -> None:
     written = load_recipes()[_release(tag)]
     with git_checkout(str(fixture_repo), f"refs/tags/{tag}") as checkout:
@@ -63,6 +64,7 @@ def test_inferred_recipe_equals_the_written_one_for_every_fixture_tag(fixture_re
                                               if k not in {key for key, _ in recipe.inferred}]}
 
 
+@pytest.mark.allow_subprocess
 @pytest.mark.parametrize("tag", ["v2.17.0", "v2.23.0"])
 def test_inferred_recipe_has_the_written_recipes_fields(fixture_repo: Path, tag: str) -> None:
     known = load_recipes()
@@ -75,6 +77,7 @@ def test_inferred_recipe_has_the_written_recipes_fields(fixture_repo: Path, tag:
     assert [f.name for f in dataclasses.fields(recipe)] == [f.name for f in dataclasses.fields(known["2.22"])]
 
 
+@pytest.mark.allow_subprocess
 def test_a_release_with_no_recipe_is_inferred_over_the_nearest_written_one(fixture_repo: Path) -> None:
     known = load_recipes()
     with git_checkout(f"file://{fixture_repo}", "refs/tags/v2.23.0") as checkout:
@@ -172,6 +175,7 @@ def test_recipe_option_infer_and_unknown_releases(tmp_path: Path) -> None:
         wanted_recipe("2.9.0", None)
 
 
+@pytest.mark.allow_subprocess
 def test_build_dry_run_of_a_release_with_no_recipe_marks_each_inferred_fact(fixture_repo: Path,
                                                                            tmp_path: Path) -> None:
     from click.testing import CliRunner
@@ -191,6 +195,7 @@ def test_build_dry_run_of_a_release_with_no_recipe_marks_each_inferred_fact(fixt
     assert bad.exit_code == 11, bad.output  # the checkout's locks say 3.10-3.14
 
 
+@pytest.mark.allow_subprocess
 def test_build_refuses_a_checkout_that_does_not_settle_a_fact(tmp_path: Path) -> None:
     import subprocess
 
@@ -226,6 +231,7 @@ def test_the_no_debian_suite_message_names_a_route_for_each_python(python: str, 
     assert f"no Debian suite ships Python {python}" in base and route in base, base
 
 
+@pytest.mark.allow_subprocess
 def test_recipe_infer_over_a_written_recipe_says_where_the_checkout_differs(fixture_repo: Path,
                                                                            tmp_path: Path) -> None:
     from click.testing import CliRunner

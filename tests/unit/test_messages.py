@@ -23,6 +23,7 @@ from tfwheelbuild.errors import ConfigError, PatchError, RuntimeTestError, Usage
     ["build", "--tf", "2.16.1", "--py", "3.11", "--dry-run", "--remote-cache-readonly"],
     ["build", "--tf", "2.16.1", "--py", "3.11", "--dry-run", "--remote-cache", "ftp://cache.example.invalid"],
 ], ids=["remote-flags-without-cache", "remote-cache-scheme"])
+@pytest.mark.allow_subprocess
 def test_usage_errors_raised_inside_a_command_name_that_command(home: Path, args: list[str]) -> None:
     run = tfwheelbuild(home, *args)
     assert_refused(run, UsageError)
@@ -30,24 +31,28 @@ def test_usage_errors_raised_inside_a_command_name_that_command(home: Path, args
     assert "tfwheelbuild build --help`" in run.stderr or "e.g. --remote-cache" in run.stderr, run.stderr
 
 
+@pytest.mark.allow_subprocess
 def test_memory_from_the_environment_is_a_config_error_naming_the_variable(home: Path, dist: Path) -> None:
     run = build(home, dist, TFWHEELBUILD_MEMORY="1k")
     line = assert_refused(run, ConfigError, "'memory'", "TFWHEELBUILD_MEMORY", "at least 512m", out=dist, home=home)
     assert "--memory" not in line and "fix: fix or unset TFWHEELBUILD_MEMORY" in run.stderr
 
 
+@pytest.mark.allow_subprocess
 def test_configure_from_the_environment_names_the_bad_entry_not_a_tuple(home: Path, dist: Path) -> None:
     run = build(home, dist, TFWHEELBUILD_CONFIGURE="TF_NEED_CLANG=1,BAD")
     line = assert_refused(run, ConfigError, "'configure'", "TFWHEELBUILD_CONFIGURE", "'BAD'", out=dist, home=home)
     assert "(" not in line.split("TFWHEELBUILD_CONFIGURE")[1], line
 
 
+@pytest.mark.allow_subprocess
 def test_config_that_is_a_directory_is_called_one(home: Path, dist: Path) -> None:
     (home / "conf.toml").mkdir()
     run = build(home, dist, "--config", "conf.toml")
     assert_refused(run, ConfigError, "config file conf.toml is a directory, not a file", out=dist, home=home)
 
 
+@pytest.mark.allow_subprocess
 def test_patches_that_are_a_file_are_called_one(home: Path, dist: Path, tmp_path: Path) -> None:
     single = tmp_path / "0001-fix.patch"
     single.write_text("--- a/x\n+++ b/x\n")
@@ -55,6 +60,7 @@ def test_patches_that_are_a_file_are_called_one(home: Path, dist: Path, tmp_path
     assert_refused(run, PatchError, f"patch directory {single} is a file, not a directory", out=dist, home=home)
 
 
+@pytest.mark.allow_subprocess
 def test_remote_header_file_that_is_a_directory_is_called_one(home: Path, dist: Path) -> None:
     (home / "headers").mkdir()
     run = build(home, dist, "--dry-run", "--remote-cache", "http://cache.example.invalid:8080",
@@ -94,6 +100,7 @@ def test_a_failed_runtime_test_in_a_build_names_the_quarantine_dir(tmp_path: Pat
 # --------------------------------------------------------------------------------------- output forms
 
 
+@pytest.mark.allow_subprocess
 def test_dry_run_json_prints_json(home: Path) -> None:
     run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", "--dry-run", "--json")
     assert run.code == 0, run.stderr
@@ -135,6 +142,7 @@ def test_every_option_of_every_command_has_help_text() -> None:
 
 
 @pytest.mark.parametrize("python", ["3.10", "3.12"])
+@pytest.mark.allow_subprocess
 def test_dry_run_says_what_to_do_when_no_debian_suite_ships_the_python(home: Path, python: str) -> None:
     run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", python, "--dry-run")
     assert run.code == 0, run.stderr

@@ -167,6 +167,7 @@ def test_doctor_bad_mirror_is_refused_before_any_check(tmp_path: Path, engine_ca
     _assert_refused(_run(["doctor", "--mirror", "ftp//mirror"], tmp_path), 2, "--mirror", "not an apt mirror URL")
 
 
+@pytest.mark.allow_subprocess
 def test_doctor_uses_a_local_arm64_image_and_never_pulls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tfwheelbuild.doctor as doctor
 

@@ -87,6 +87,7 @@ def test_checks_accept_good_values(check: object, value: str, out: str) -> None:
     ("--configure", "TF NEED=1", ("--configure 'TF NEED=1'", "not an environment variable name")),
     ("--source", "--upload-pack=touch /tmp/tfwb-x://", ("--source '--upload-pack=", "not a git URL or path")),
 ], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.allow_subprocess
 def test_build_options_docker_would_refuse_are_usage_errors(home: Path, dist: Path, tagged_repo: Path, option: str,
                                                            value: str, words: tuple[str, ...]) -> None:
     # not --dry-run, and a source that passes: the value is refused before the (absent) engine is asked
@@ -109,6 +110,7 @@ def test_build_options_docker_would_refuse_are_usage_errors(home: Path, dist: Pa
     ("TFWHEELBUILD_CONFIGURE", "TF NEED=1", "configure"),
     ("TFWHEELBUILD_RELEASES", "2.16", "releases"),
 ])
+@pytest.mark.allow_subprocess
 def test_the_same_values_from_the_environment_name_the_variable(home: Path, dist: Path, tagged_repo: Path,
                                                                  variable: str, value: str, key: str) -> None:
     if key == "releases":  # only the matrix commands read releases
@@ -120,6 +122,7 @@ def test_the_same_values_from_the_environment_name_the_variable(home: Path, dist
     assert f"fix: fix or unset {variable}" in run.stderr, line  # not "--memory": the variable is what to fix
 
 
+@pytest.mark.allow_subprocess
 def test_the_same_values_from_the_config_file_name_the_file(home: Path, dist: Path, tagged_repo: Path) -> None:
     for text, key in (('plat = "manylinux_2_17_x86_64"\n', "plat"), ('build-tag = "abc"\n', "build-tag"),
                       ('[[overrides]]\nselect = "2.16.*"\ncache-namespace = "../a b"\n', "cache-namespace")):
@@ -134,6 +137,7 @@ def test_the_same_values_from_the_config_file_name_the_file(home: Path, dist: Pa
 @pytest.mark.parametrize(("given", "version", "tag"), [
     ("v2.16.1", "2.16.1", "v2.16.1"), (" 2.16.1", "2.16.1", "v2.16.1"), ("2.16.1rc0", "2.16.1rc0", "v2.16.1-rc0"),
 ])
+@pytest.mark.allow_subprocess
 def test_dry_run_shows_the_normalised_release_and_its_tag(home: Path, dist: Path, given: str, version: str,
                                                           tag: str) -> None:
     run = tfwheelbuild(home, "build", "--tf", given, "--py", "3.11", "--dry-run")
@@ -142,6 +146,7 @@ def test_dry_run_shows_the_normalised_release_and_its_tag(home: Path, dist: Path
     assert f" @ {tag}\n" in run.stdout and "vv" not in run.stdout
 
 
+@pytest.mark.allow_subprocess
 def test_plat_auto_means_no_demanded_policy(home: Path) -> None:
     run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", "--dry-run", "--plat", "auto")
     assert run.code == 0, run.stderr
@@ -149,6 +154,7 @@ def test_plat_auto_means_no_demanded_policy(home: Path) -> None:
     assert "auditwheel repair -w" in repair and "--plat" not in repair
 
 
+@pytest.mark.allow_subprocess
 def test_unknown_release_hint_names_full_releases(home: Path) -> None:
     run = tfwheelbuild(home, "build", "--tf", "2.9.0", "--py", "3.11", "--dry-run")
     line = assert_refused(run, UnknownReleaseError, "2.16.x")
@@ -168,6 +174,7 @@ def test_unknown_release_hint_names_full_releases(home: Path) -> None:
     ("publish", ["--simple-url", "not a url", "--no-verify"], ("'--simple-url'", "URL")),
 ], ids=["repair-plat", "repair-build-tag", "repair-base-image", "test-py", "test-index-url", "test-mirror",
         "publish-simple-url"])
+@pytest.mark.allow_subprocess
 def test_wheel_commands_check_their_options_before_any_container(home: Path, make_wheel: WheelMaker, command: str,
                                                                  args: list[str], words: tuple[str, ...]) -> None:
     wheel = make_wheel(name="tensorflow", version="2.16.1")
@@ -186,6 +193,7 @@ def test_wheel_commands_check_their_options_before_any_container(home: Path, mak
     (["--tf", "2.16.1", "--py", "3.x"], UsageError, ("--py '3.x'",)),
 ])
 @pytest.mark.parametrize("command", ["matrix", "nightly"])
+@pytest.mark.allow_subprocess
 def test_matrix_and_nightly_refuse_entries_build_would(home: Path, command: str, args: list[str],
                                                        error: type[UsageError], words: tuple[str, ...]) -> None:
     run = tfwheelbuild(home, command, *args)
@@ -194,6 +202,7 @@ def test_matrix_and_nightly_refuse_entries_build_would(home: Path, command: str,
     assert not (home / ".data").exists()  # nightly: no run history started, no index made
 
 
+@pytest.mark.allow_subprocess
 def test_matrix_normalises_the_configured_releases(home: Path) -> None:
     (home / "tfwheelbuild.toml").write_text('releases = [" v2.16.1", "2.17.0rc1"]\npythons = ["3.11"]\n')
     run = tfwheelbuild(home, "matrix", "--format", "json")
@@ -201,6 +210,7 @@ def test_matrix_normalises_the_configured_releases(home: Path) -> None:
     assert [e["id"] for e in json.loads(run.stdout)] == ["2.16.1-py3.11", "2.17.0rc1-py3.11"]
 
 
+@pytest.mark.allow_subprocess
 def test_build_docker_host_from_the_command_line_and_the_environment_is_checked(home: Path) -> None:
     # Before: `build --docker-host bogus://` went on to the source check and failed there.
     run = tfwheelbuild(home, "build", "--tf", "2.16.1", "--py", "3.11", "--docker-host", "bogus://x")
@@ -209,6 +219,7 @@ def test_build_docker_host_from_the_command_line_and_the_environment_is_checked(
     assert run.code == 21 and "TFWHEELBUILD_DOCKER_HOST" in run.stderr
 
 
+@pytest.mark.allow_subprocess
 def test_matrix_takes_a_release_newer_than_every_recipe_to_infer_when_its_job_runs(home: Path) -> None:
     # Before: `matrix --tf 2.23.0` exited 10 ("no recipe") though `build` infers the recipe from the checkout.
     run = tfwheelbuild(home, "matrix", "--tf", "2.23.0", "--py", "3.14", "--format", "json")

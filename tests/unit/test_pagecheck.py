@@ -101,6 +101,7 @@ def test_a_4k_member_is_refused_by_name_unless_accepted(make_wheel: WheelMaker) 
     check_pages(info, RepairPlan(plat="", exclude=(), build_tag="", allow_4k_pages=True))
 
 
+@pytest.mark.allow_subprocess
 def test_a_host_binary_linked_for_its_own_pages_is_read_like_a_linker_wrote_it() -> None:
     # A real linker's output, not our own synthetic bytes: whatever the host linked, its LOADs are found.
     true = shutil.which("true")

@@ -60,6 +60,7 @@ def _no_secret(*texts: str) -> None:
 # ------------------------------------------------------------------------------------ the command line
 
 
+@pytest.mark.allow_subprocess
 def test_source_credentials_are_not_in_the_unreachable_source_error(home: Path, dist: Path) -> None:
     port = free_port()
     run = build(home, dist, "--source", f"http://ci:{SECRET}@127.0.0.1:{port}/tensorflow.git")
@@ -95,12 +96,14 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.mark.allow_subprocess
 def test_source_credentials_are_not_in_the_missing_tag_error(home: Path, dist: Path, served_repo: str) -> None:
     run = build(home, dist, "--source", served_repo, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
     assert_refused(run, SourceError, "tag v2.16.1 does not exist in http://127.0.0.1:", out=dist, home=home)
     _no_secret(run.stderr, run.stdout)
 
 
+@pytest.mark.allow_subprocess
 def test_source_credentials_are_not_in_the_dry_run_nor_its_json(home: Path, dist: Path) -> None:
     url = f"https://ci:{SECRET}@git.example.invalid/tensorflow.git"
     index = f"https://ci:{SECRET}@pypi.example.invalid/simple/"
@@ -191,6 +194,7 @@ def test_the_ci_step_summary_has_no_credentials() -> None:
 # ------------------------------------------------------------------------------------------------ doctor
 
 
+@pytest.mark.allow_subprocess
 def test_doctor_checks_show_no_credentials() -> None:
     port = free_port()
     check = source_check(f"http://ci:{SECRET}@127.0.0.1:{port}/tf.git", required=True)
@@ -202,6 +206,7 @@ def test_doctor_checks_show_no_credentials() -> None:
     _no_secret(check.detail)
 
 
+@pytest.mark.allow_subprocess
 def test_doctor_command_shows_no_credentials(home: Path) -> None:
     port = free_port()
     run = tfwheelbuild(home, "doctor", "--source", f"http://ci:{SECRET}@127.0.0.1:{port}/tf.git",

@@ -112,6 +112,7 @@ def test_without_an_epoch_old_entries_keep_their_time(tmp_path: Path) -> None:
     assert times[f"demo_pkg-1.0.dist-info/{STAMP_FILE}"][0] == time.gmtime().tm_year
 
 
+@pytest.mark.allow_subprocess
 def test_set_build_tag_honours_the_epoch(tmp_path: Path) -> None:
     original = write_wheel(tmp_path)
     tagged = []

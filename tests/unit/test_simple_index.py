@@ -109,6 +109,7 @@ def test_no_requires_python_no_attribute(tmp_path: Path) -> None:
     assert "data-requires-python" not in attrs
 
 
+@pytest.mark.allow_subprocess
 def test_pip_installs_from_file_url(tmp_path: Path) -> None:
     index = LocalIndex(tmp_path / "idx")
     index.add(build_wheel(tmp_path / "in1", version="1.0", requires_python=">=3.8", body="VALUE = 1\n"), None)
@@ -124,6 +125,7 @@ def test_pip_installs_from_file_url(tmp_path: Path) -> None:
     assert check.stdout.strip() == "1"
 
 
+@pytest.mark.allow_subprocess
 def test_pip_downloads_aarch64_wheel(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "in", name="tensorflow", version="2.17.0",
                         tag="cp311-cp311-manylinux_2_17_aarch64", requires_python=">=3.9")
@@ -137,6 +139,7 @@ def test_pip_downloads_aarch64_wheel(tmp_path: Path) -> None:
     assert (dest / wheel.name).read_bytes() == wheel.read_bytes()
 
 
+@pytest.mark.allow_subprocess
 def test_pip_rejects_a_tampered_file(tmp_path: Path) -> None:
     """The #sha256 fragment is really checked: proves the links carry the right hash."""
     index = LocalIndex(tmp_path / "idx")

@@ -109,6 +109,7 @@ def test_inspect_directory(tmp_path: Path) -> None:
         inspect_wheel(folder)
 
 
+@pytest.mark.allow_subprocess
 def test_set_build_tag(make_wheel: WheelMaker) -> None:
     path = make_wheel(name="tensorflow", version="2.16.1", tag="cp311-cp311-linux_aarch64", extra=GOMP)
     tagged = set_build_tag(path, "7")
@@ -123,6 +124,7 @@ def test_set_build_tag(make_wheel: WheelMaker) -> None:
     assert "Build: 7" in wheel_meta
 
 
+@pytest.mark.allow_subprocess
 def test_set_build_tag_on_a_broken_wheel(tmp_path: Path) -> None:
     path = tmp_path / "demo-1.0-cp311-cp311-linux_aarch64.whl"
     path.write_bytes(b"not a zip")

@@ -24,7 +24,7 @@ from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import CompileError, PageAlignmentError, RepairError, WheelTooLargeError
 from tfwheelbuild.key import KEY_VERSION, build_key
 from tfwheelbuild.pagecheck import PAGE_64K, describe, small_page_members
-from tfwheelbuild.plan import OUT, SRC, RepairPlan
+from tfwheelbuild.plan import OUT, RAW_WHEELS, SRC, RepairPlan
 from tfwheelbuild.wheelinfo import (
     STAMP_FILE,
     WheelInfo,
@@ -40,7 +40,7 @@ NAME = "repair"
 
 def run(ctx: BuildContext) -> dict[str, object]:
     raw: list[str] = []
-    ctx.engine.exec(ctx.container, ["sh", "-c", f"ls {OUT}/raw/*.whl"], sink=raw.append)
+    ctx.engine.exec(ctx.container, ["sh", "-c", f"ls {RAW_WHEELS}"], sink=raw.append)
     if len(raw) != 1 or not raw[0].endswith(".whl"):
         raise CompileError(f"expected one wheel in {OUT}/raw, found: {raw}")
     if ctx.staging.exists():
@@ -158,13 +158,8 @@ def repair_in_container(engine: Engine, container: str, raw_wheel: str, plan: Re
     shown = log.mark()
     sink(["auditwheel", "show", raw_wheel])
     show = log.since(shown)
-    cmd = ["auditwheel", "repair", "-w", f"{OUT}/repaired"]
-    if plan.plat:
-        cmd += ["--plat", plan.plat]
-    for lib in plan.exclude:
-        cmd += ["--exclude", lib]
     start = log.mark()
-    code = sink([*cmd, raw_wheel])
+    code = sink(plan.command(raw_wheel))
     if code != 0:
         raise repair_failure(log.since(start), show, plan.plat, code)
     wheels = [p for p in engine.get_files(container, f"{OUT}/repaired", dest) if p.suffix == ".whl"]
