@@ -192,6 +192,7 @@ def settings_options(func: F) -> F:
     a flag the user typed from a default: command line > TFWHEELBUILD_* > config file > defaults. Values are
     checked in the cascade, as those from the other layers are."""
     for opt in reversed(_SHARED):
+        # A flag's own default is False, which the cascade would take for a typed answer.
         func = (_click_option(opt, default=None) if opt.kind == "bool" else _click_option(opt))(func)
     return click.option("--config", "config_path", type=click.Path(path_type=Path), help=CONFIG_HELP)(func)
 
