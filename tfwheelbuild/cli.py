@@ -462,6 +462,9 @@ def _register() -> None:
     from tfwheelbuild.cli_image import image
 
     main.add_command(image)
+    from tfwheelbuild.cli_schema import schema
+
+    main.add_command(schema)
 
 
 _register()

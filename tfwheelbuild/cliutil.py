@@ -13,6 +13,7 @@ import click
 
 from tfwheelbuild.errors import TfwbError, UsageError
 from tfwheelbuild.interrupts import signals_raise_interrupted
+from tfwheelbuild.options import BY_NAME, OPTIONS, OptionDef
 from tfwheelbuild.redact import redact
 from tfwheelbuild.session import name_engine
 
@@ -139,79 +140,61 @@ class CommandGroup(click.Group):
             raise _as_usage_error(exc, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()) from None
 
 
-WORK_DIR_HELP = "Logs and staging [default: ~/.cache/tfwheelbuild]."
+WORK_DIR_HELP = BY_NAME["work-dir"].flag_text
 VERBOSE_HELP = "Stream all container output, not just the stage lines."
+CONFIG_HELP = "Config file [default: ./tfwheelbuild.toml, or [tool.tfwheelbuild] in ./pyproject.toml]."
 
-# Options every building command shares. Defaults are None (not given), so the config cascade can tell
-# a flag the user typed from a default: command line > TFWHEELBUILD_* > config file > defaults.
-_SETTINGS_OPTIONS = (
-    click.option("--config", "config_path", type=click.Path(path_type=Path),
-                 help="Config file [default: ./tfwheelbuild.toml, or [tool.tfwheelbuild] in ./pyproject.toml]."),
-    click.option("--source", help="Git URL, local path or file:// URL of the TensorFlow source "
-                 "[default: https://github.com/tensorflow/tensorflow.git]."),
-    click.option("--ref", help="Git ref to build instead of tag v<tf>."),
-    click.option("--output", "-o", type=click.Path(path_type=Path), help="Output directory [default: dist]."),
-    click.option("--base-image", help="arm64 base image [default: ubuntu:22.04, falling back to a "
-                 "debootstrapped Debian base when no registry answers]."),
-    click.option("--builder-image", help="arm64 build image in upstream's shape (ml-build-arm64 or your copy), "
-                 "pinned: NAME@sha256:... or a local image id; only the tool's helpers are layered on it."),
-    click.option("--mirror", help="apt mirror for the debootstrap fallback [default: the host's]."),
-    click.option("--configure", multiple=True, metavar="KEY=VALUE",
-                 help="Answer for configure.py (repeatable), e.g. TF_NEED_CLANG=1."),
-    click.option("--patches", multiple=True, type=click.Path(path_type=Path),
-                 help="Extra patch series dir (repeatable), applied after the tool's own."),
-    click.option("--no-default-patches", is_flag=True, default=None, help="Skip the tool's patches/<minor>/series."),
-    click.option("--jobs", type=click.IntRange(min=1), help="Bazel --jobs [default: from engine CPUs/RAM]."),
-    click.option("--ram-mb", type=click.IntRange(min=512), help="Bazel --local_ram_resources in MB."),
-    click.option("--memory", help="Memory limit of the build container, e.g. 6g [default: none]."),
-    click.option("--plat", help="Demand this manylinux policy, e.g. manylinux2014_aarch64; auto: auditwheel's "
-                 "choice [default: the release's policy, or the builder sysroot's floor]."),
-    click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable)."),
-    click.option("--project-name", help="Distribution name, e.g. tensorflow-aarch64-internal."),
-    click.option("--build-tag", help="Wheel build tag, e.g. 1."),
-    click.option("--index", help="Publish target: upload URL, ~/.pypirc name or directory "
-                 "[default: the local index under the user's data dir]."),
-    click.option("--index-url", help="Package index for test dependencies [default: pip's]."),
-    click.option("--test-command", help="Extra command run in the test venv."),
-    click.option("--bazel-arg", "bazel_args", multiple=True, help="Extra bazel build argument (repeatable)."),
-    click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP),
-    click.option("--remote-cache", help="Bazel remote cache URL: http(s)://… or grpc(s)://… (credentials in the "
-                 "URL stay out of logs and Bazel's command line; give such a URL through TFWHEELBUILD_REMOTE_CACHE, "
-                 "since any user can read this process's argv)."),
-    click.option("--remote-cache-readonly", is_flag=True, default=None, help="Read the remote cache, never write."),
-    click.option("--remote-cache-required", is_flag=True, default=None,
-                 help="Fail when the remote cache does not answer [default: warn, build locally]."),
-    click.option("--remote-header-file", type=click.Path(path_type=Path),
-                 help="File of `Name: value` headers for the remote cache/executor (e.g. Authorization)."),
-    click.option("--remote-executor", help="Bazel remote execution endpoint, grpc(s)://…"),
-    click.option("--remote-instance-name", help="REAPI instance name."),
-    click.option("--cache-namespace", help="Prefix for this build's own cache volumes [default: shared]."),
-    click.option("--mode", type=click.Choice(["auto", "emulated", "cross"]),
-                 help="cross: compile natively with an aarch64 cross toolchain (2.16+); emulated: the arm64 "
-                 "builder under qemu; auto: native on arm64 engines, cross on x86_64 ones where the release has a "
-                 "cross config, else emulated [default: auto]."),
-    click.option("--docker-host", help="Engine to build on: ssh://user@arm64-box, tcp://… [default: DOCKER_HOST]."),
-    click.option("--allow-4k-pages", is_flag=True, default=None,
-                 help="Accept ELF files that load only on 4 KiB-page kernels [default: refused at repair]."),
-    click.option("--max-wheel-size", help="Refuse a repaired wheel over this size, e.g. 240M; 0: no limit "
-                 "[default: 240M, upstream's arm64 limit]."),
-    click.option("--bazel-mirror", help="Rewrite every Bazel download to this mirror (MIRROR/<host>/<path>); "
-                 "credentials from ~/.netrc only."),
-    click.option("--deps", type=click.Path(path_type=Path),
-                 help="Deps bundle from `tfwheelbuild fetch`: build offline, the network off for the whole compile."),
-)
-_SETTING_KEYS = ("source", "ref", "output", "base_image", "builder_image",
-                 "mirror", "configure", "patches", "jobs", "ram_mb", "memory",
-                 "plat", "exclude", "project_name", "build_tag", "index", "index_url", "test_command", "bazel_args",
-                 "work_dir", "remote_cache", "remote_cache_readonly", "remote_cache_required", "remote_header_file",
-                 "remote_executor", "remote_instance_name", "cache_namespace", "docker_host", "mode",
-                 "allow_4k_pages", "max_wheel_size", "bazel_mirror", "deps")
+
+def _click_type(opt: OptionDef) -> Any:  # click.ParamType or None (its type parameter varies by click release)
+    if opt.choices:
+        return click.Choice(list(opt.choices))
+    if opt.kind == "int":
+        return click.IntRange(min=opt.minimum)
+    if opt.kind == "path" or opt.paths:
+        return click.Path(path_type=Path)
+    return None
+
+
+def _negated(opt: OptionDef) -> bool:
+    """A --no-X flag: given, it sets X to false."""
+    return opt.flag.startswith("--no-")
+
+
+def _param_name(opt: OptionDef) -> str:
+    return opt.flag.removeprefix("--").replace("-", "_") if _negated(opt) else opt.name.replace("-", "_")
+
+
+def _click_option(opt: OptionDef, **attrs: Any) -> Callable[[F], F]:
+    names = [_param_name(opt), opt.flag, *([opt.short] if opt.short else [])]
+    base: dict[str, Any] = {"help": opt.flag_text, "type": _click_type(opt), "metavar": opt.metavar}
+    if opt.kind in ("list", "table"):
+        base["multiple"] = True
+    if opt.kind == "bool":
+        base.update(is_flag=True, type=None)
+    return click.option(*names, **{**base, **attrs})
+
+
+def declared_option(name: str, **overrides: Any) -> Callable[[F], F]:
+    """The flag of declared option `name` for a command that takes it outside the cascade (e.g. `repair
+    --plat`): the declaration's flag, help, default and check; `overrides` are click.option's own keywords."""
+    opt = BY_NAME[name]
+    attrs: dict[str, Any] = {"default": False if _negated(opt) else opt.default}
+    if opt.check is not None:
+        attrs["callback"] = checked(opt.check)
+    return _click_option(opt, **{**attrs, **overrides})
+
+
+_SHARED = tuple(opt for opt in OPTIONS if opt.shared_flag)
 
 
 def settings_options(func: F) -> F:
-    for option in reversed(_SETTINGS_OPTIONS):
-        func = option(func)
-    return func
+    """The flags every building command shares. Defaults are None (not given), so the config cascade can tell
+    a flag the user typed from a default: command line > TFWHEELBUILD_* > config file > defaults. Values are
+    checked in the cascade, as those from the other layers are."""
+    for opt in reversed(_SHARED):
+        # A flag's own default is False, which the cascade would take for a typed answer.
+        func = (_click_option(opt, default=None) if opt.kind == "bool" else _click_option(opt))(func)
+    return click.option("--config", "config_path", type=click.Path(path_type=Path), help=CONFIG_HELP)(func)
 
 
 def resolve_settings(kw: dict[str, Any], **more: Any) -> tuple[Any, Any]:
@@ -220,8 +203,8 @@ def resolve_settings(kw: dict[str, Any], **more: Any) -> tuple[Any, Any]:
 
     path = find_config(Path.cwd(), kw.get("config_path"))
     config = load_config(path) if path else None
-    cli = {key: kw.get(key) for key in _SETTING_KEYS}
-    cli["default-patches"] = False if kw.get("no_default_patches") else None
+    cli = {opt.name: (False if kw.get(_param_name(opt)) else None) if _negated(opt) else kw.get(_param_name(opt))
+           for opt in _SHARED}
     cli.update(more)
     settings = resolve(cli, dict(os.environ), config)
     use_docker_host(settings["docker-host"])

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tfwheelbuild.errors import UsageError
+from tfwheelbuild.options import default
 from tfwheelbuild.plan_describe import describe_plan
 from tfwheelbuild.plan_images import (
     auto_cross,
@@ -87,45 +88,45 @@ class BuildOptions:
 
     tf_version: str
     python: str
-    source: str = "https://github.com/tensorflow/tensorflow.git"
-    ref: str = ""  # default: tag v<tf_version>
-    output: Path = Path("dist")
-    work_root: Path = Path(".tfwheelbuild")
-    base_image: str = ""  # empty: the real-world default, with a visible bootstrap fallback
-    builder_image: str = ""  # pinned arm64 build image in upstream's shape; empty: the tool's own builder
-    mirror: str = ""  # empty: the host's Debian mirror (its apt sources), else debootstrap's own default
+    source: str = default("source")
+    ref: str = default("ref")  # default: tag v<tf_version>
+    output: Path = default("output")
+    work_root: Path = Path(".tfwheelbuild")  # the cascade's unset work-dir becomes the user's cache dir
+    base_image: str = default("base-image")  # empty: the real-world default, with a visible bootstrap fallback
+    builder_image: str = default("builder-image")  # pinned, in upstream's shape; empty: the tool's own builder
+    mirror: str = default("mirror")  # empty: the host's Debian mirror (its apt sources), else debootstrap's own
     distro_bazel: bool | None = None  # None: use the distro's Bazel wherever the base's apt has one
-    configure: tuple[tuple[str, str], ...] = ()
-    patch_dirs: tuple[Path, ...] = ()
-    default_patches: bool = True
-    jobs: int | None = None
-    ram_mb: int | None = None
-    memory: str = ""  # build container limit, e.g. "6g"; empty: none
-    plat: str = ""  # empty: the most compatible policy the build reaches
-    exclude: tuple[str, ...] = ()
-    project_name: str = ""
-    build_tag: str = ""
-    index_url: str = ""
-    test_command: str = ""
-    bazel_args: tuple[str, ...] = ()
+    configure: tuple[tuple[str, str], ...] = default("configure")
+    patch_dirs: tuple[Path, ...] = default("patches")
+    default_patches: bool = default("default-patches")
+    jobs: int | None = default("jobs")
+    ram_mb: int | None = default("ram-mb")
+    memory: str = default("memory")  # build container limit, e.g. "6g"; empty: none
+    plat: str = default("plat")  # empty: the most compatible policy the build reaches
+    exclude: tuple[str, ...] = default("exclude")
+    project_name: str = default("project-name")
+    build_tag: str = default("build-tag")
+    index_url: str = default("index-url")
+    test_command: str = default("test-command")
+    bazel_args: tuple[str, ...] = default("bazel-args")
     ca_bundle: Path | None = None
     proxy_env: tuple[tuple[str, str], ...] = ()
     bazel_env: tuple[tuple[str, str], ...] = ()  # BAZELISK_BASE_URL, USE_BAZEL_VERSION from the host
     nightly_date: str = ""  # YYYYMMDD: stamp the wheel X.Y.Z.devYYYYMMDD, as tf-nightly does
-    remote_cache: str = ""  # may hold user:password@; only RemotePlan.url (redacted) is ever shown
-    remote_cache_readonly: bool = False
-    remote_cache_required: bool = False
-    remote_header_file: Path | None = None
-    remote_executor: str = ""
-    remote_instance_name: str = ""
-    cache_namespace: str = ""
-    mode: str = "auto"  # auto (native on arm64 engines, else emulated), emulated, cross
+    remote_cache: str = default("remote-cache")  # may hold user:password@; only RemotePlan.url (redacted) is shown
+    remote_cache_readonly: bool = default("remote-cache-readonly")
+    remote_cache_required: bool = default("remote-cache-required")
+    remote_header_file: Path | None = default("remote-header-file")
+    remote_executor: str = default("remote-executor")
+    remote_instance_name: str = default("remote-instance-name")
+    cache_namespace: str = default("cache-namespace")
+    mode: str = default("mode")  # auto (native on arm64 engines, else emulated), emulated, cross
     # SOURCE_DATE_EPOCH from the environment (decimal seconds); empty: the source commit's committer time.
     source_date_epoch: str = ""
-    allow_4k_pages: bool = False  # accept ELF files whose LOAD segments only suit 4 KiB pages
-    max_wheel_size: str = "240M"  # e.g. 240M, 1G, 500K, bytes; 0: no limit
-    bazel_mirror: str = ""  # every external URL rewritten to this mirror (credentials: .netrc only)
-    deps: Path | None = None  # a deps bundle (tfwheelbuild fetch): repository cache, network off
+    allow_4k_pages: bool = default("allow-4k-pages")  # accept ELF files whose LOAD segments only suit 4 KiB pages
+    max_wheel_size: str = default("max-wheel-size")  # e.g. 240M, 1G, 500K, bytes; 0: no limit
+    bazel_mirror: str = default("bazel-mirror")  # every external URL rewritten to this mirror (.netrc only)
+    deps: Path | None = default("deps")  # a deps bundle (tfwheelbuild fetch): repository cache, network off
 
 
 
