@@ -17,12 +17,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
 
+from tfwheelbuild.entry_record import HISTORY_FIELDS, EntryRecord, EntryStatus, view
 from tfwheelbuild.errors import OutputError
 from tfwheelbuild.simple_index import data_dir
 
 RunKind = Literal["build", "nightly"]
-EntryStatus = Literal["built", "skipped", "failed", "published"]
-StageTiming = tuple[str, float, str]  # (stage name, seconds, status)
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -76,21 +75,6 @@ def now_iso() -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EntryRecord:
-    identifier: str  # e.g. "2.17.0-py3.11"
-    tf_version: str
-    python: str
-    status: EntryStatus
-    seconds: float = 0.0
-    wheel: str = ""
-    wheel_size: int = 0
-    build_key: str = ""
-    error: str = ""
-    log_path: str = ""
-    stages: tuple[StageTiming, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
 class RunRecord:
     id: int
     started: str
@@ -99,6 +83,12 @@ class RunRecord:
     status: str
     report_path: str | None
     entries: tuple[EntryRecord, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        """The run for `history --json`: the history's own fields of each entry, as they always were."""
+        return {"id": self.id, "started": self.started, "finished": self.finished, "kind": self.kind,
+                "status": self.status, "report_path": self.report_path,
+                "entries": [view(entry, HISTORY_FIELDS) for entry in self.entries]}
 
 
 class History:

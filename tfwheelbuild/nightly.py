@@ -2,7 +2,7 @@
 
 Pure orchestration over an `attempt` function that does one entry's work, so the policy (continue
 past a failed entry, retry once what the infrastructure broke, never what the build broke) is
-unit-tested without an engine. cli_nightly.py hands it the real attempt.
+unit-tested without an engine. `nightly` hands it the build service.
 """
 
 from __future__ import annotations
@@ -12,33 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from tfwheelbuild.entry_record import EntryRecord
 from tfwheelbuild.errors import EngineError, EngineUnavailableError, Interrupted, PublishError, TfwbError
 
-Status = Literal["built", "skipped", "failed"]
 # The engine went away or the network failed under us: worth one more try. A compile error,
 # a failing patch or a failed runtime test would fail the same way again.
 INFRASTRUCTURE = (EngineError, EngineUnavailableError, PublishError)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    identifier: str
-    tf_version: str
-    python: str
-    status: Status
-    published: str = ""  # "uploaded", "exists" (already there, identical) or "" (not published)
-    verified: bool = False  # installed back from the index in the clean runtime image
-    where: str = ""  # for skips: "output" or "index"
-    seconds: float = 0.0
-    wheel: str = ""
-    wheel_size: int = 0
-    build_key: str = ""
-    error: str = ""
-    exit_code: int = 0
-    log_path: str = ""
-    manifest: str = ""
-    stages: tuple[tuple[str, float, str], ...] = ()
-    attempts: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,10 +31,10 @@ def is_infrastructure(exc: BaseException) -> bool:
     return isinstance(exc, INFRASTRUCTURE)
 
 
-def run_entries(entries: Sequence[Entry], attempt: Callable[[Entry], Outcome], *, retries: int = 1,
-                say: Callable[[str], None] = print) -> list[Outcome]:
+def run_entries(entries: Sequence[Entry], attempt: Callable[[Entry], EntryRecord], *, retries: int = 1,
+                say: Callable[[str], None] = print) -> list[EntryRecord]:
     """Each entry in order; a failure is recorded and the loop goes on."""
-    outcomes: list[Outcome] = []
+    outcomes: list[EntryRecord] = []
     for number, entry in enumerate(entries, 1):
         say(f"[{number}/{len(entries)}] {entry.identifier}")
         started = time.monotonic()
@@ -71,7 +50,7 @@ def run_entries(entries: Sequence[Entry], attempt: Callable[[Entry], Outcome], *
                 if is_infrastructure(exc) and tries <= retries:
                     say(f"  {entry.identifier}: {exc.message} (infrastructure; retrying, {tries}/{retries})")
                     continue
-                outcome = Outcome(identifier=entry.identifier, tf_version=entry.tf_version, python=entry.python,
+                outcome = EntryRecord(identifier=entry.identifier, tf_version=entry.tf_version, python=entry.python,
                                   status="failed", error=exc.message, exit_code=exc.exit_code,
                                   log_path=exc.log_path, seconds=round(time.monotonic() - started, 1),
                                   attempts=tries)
@@ -81,7 +60,7 @@ def run_entries(entries: Sequence[Entry], attempt: Callable[[Entry], Outcome], *
     return outcomes
 
 
-def describe(outcome: Outcome) -> str:
+def describe(outcome: EntryRecord) -> str:
     if outcome.status == "failed":
         return f"FAILED (exit {outcome.exit_code}): {outcome.error}"
     what = "built" if outcome.status == "built" else f"up to date in the {outcome.where or 'output'}"
@@ -91,5 +70,5 @@ def describe(outcome: Outcome) -> str:
     return f"{what} {outcome.wheel}{published} ({outcome.seconds} s)"
 
 
-def run_status(outcomes: Sequence[Outcome]) -> Literal["passed", "failed"]:
+def run_status(outcomes: Sequence[EntryRecord]) -> Literal["passed", "failed"]:
     return "failed" if any(o.status == "failed" for o in outcomes) else "passed"

@@ -25,6 +25,7 @@ from tfwheelbuild.locks import cache_lock, run_lock
 from tfwheelbuild.plan import BuildOptions, BuildPlan, PatchFile, make_plan
 from tfwheelbuild.preflight import expected_key, find_in_output
 from tfwheelbuild.recipes import Recipe
+from tfwheelbuild.results import BuildResult
 from tfwheelbuild.stages import (
     Stage,
     compile,
@@ -111,7 +112,7 @@ def run_pipeline(ctx: BuildContext, stages: Sequence[Stage] = STAGES) -> list[St
 
 def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...], *, commit: str, force: bool,
               quiet: bool = False, verbose: bool = False, keep_container: bool = False, retest: bool = False,
-              in_index: Callable[[str], str | None] | None = None) -> dict[str, object]:
+              in_index: Callable[[str], str | None] | None = None) -> BuildResult:
     """Plan against the engine's size, skip when the build key is already built, else run the stages.
 
     Already built means: a wheel with this key in the output dir, or (with `in_index`, which maps a
@@ -134,17 +135,17 @@ def run_build(opts: BuildOptions, recipe: Recipe, patches: tuple[PatchFile, ...]
 
 def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: EngineInfo, *, commit: str,
                    force: bool, quiet: bool, verbose: bool, in_index: Callable[[str], str | None] | None,
-                   started: float, keep_container: bool, retest: bool) -> dict[str, object]:
+                   started: float, keep_container: bool, retest: bool) -> BuildResult:
     key = None if force else expected_key(plan, engine, commit)
     if key is not None:
         wheel = find_in_output(plan, key)
         if wheel is not None:
-            return {"status": "skipped", "where": "output", "wheel": str(wheel), "build_key": key,
-                    "manifest": f"{wheel}.manifest.json", "seconds": round(time.monotonic() - started, 2)}
+            return BuildResult(status="skipped", where="output", wheel=str(wheel), build_key=key,
+                               manifest=f"{wheel}.manifest.json", seconds=round(time.monotonic() - started, 2))
         published = in_index(key) if in_index else None
         if published:
-            return {"status": "skipped", "where": "index", "wheel": published, "build_key": key, "manifest": "",
-                    "seconds": round(time.monotonic() - started, 2)}
+            return BuildResult(status="skipped", where="index", wheel=published, build_key=key,
+                               seconds=round(time.monotonic() - started, 2))
     build_id = f"{time.strftime('%Y%m%d-%H%M%S')}-tf{opts.tf_version}-py{opts.python}-{secrets.token_hex(2)}"
     build_dir = opts.work_root / "builds" / build_id
     engine.labels["org.tfwheelbuild.build"] = build_id
@@ -163,11 +164,11 @@ def _build_or_skip(opts: BuildOptions, plan: BuildPlan, engine: Engine, info: En
         raise
     finally:
         log.close()
-    return {"status": "built", "wheel": ctx.facts["output"]["wheel"], "wheel_sha256": ctx.facts["output"]["sha256"],
-            "build_key": ctx.build_key,
-            "manifest": ctx.facts["output"]["manifest"], "log": str(log.path),
-            "cache": ctx.facts.get("compile", {}).get("cache", {}),
-            "toolchain": ctx.facts.get("configure", {}).get("toolchain", {}),
-            "seconds": round(time.monotonic() - started, 1),
-            "stages": {r.name: round(r.seconds, 1) for r in results}}
+    output = ctx.facts["output"]
+    return BuildResult(status="built", wheel=str(output["wheel"]), wheel_sha256=str(output["sha256"]),
+                       build_key=ctx.build_key, manifest=str(output["manifest"]), log=str(log.path),
+                       cache=dict(ctx.facts.get("compile", {}).get("cache", {})),
+                       toolchain=dict(ctx.facts.get("configure", {}).get("toolchain", {})),
+                       seconds=round(time.monotonic() - started, 1),
+                       stages=tuple((r.name, round(r.seconds, 1)) for r in results))
 

@@ -7,7 +7,6 @@ headless browser and find the table, rows and charts by them.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import os
@@ -17,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import pathname2url
 
+from tfwheelbuild.entry_record import REPORT_FIELDS, EntryRecord, view
 from tfwheelbuild.manifest import atomic_write_bytes
 
 REPORT_VERSION = 1
-StageTiming = tuple[str, float, str]  # (stage name, seconds, status)
 Trend = list[tuple[str, float]]  # (run start, seconds), oldest first
 
 CHART_WIDTH = 600.0
@@ -52,30 +51,12 @@ ul.legend { list-style: none; padding: 0; margin: 0.2em 0; display: flex; flex-w
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReportEntry:
-    identifier: str  # e.g. "2.17.0-py3.11"
-    tf_version: str
-    python: str
-    status: str  # built | skipped | failed
-    published: str = ""  # uploaded | exists | "" (not published)
-    where: str = ""  # for a skipped entry: "output" or "index", where the same build key was found
-    seconds: float = 0.0
-    wheel: str = ""
-    wheel_size: int = 0
-    build_key: str = ""
-    error: str = ""  # the one line that says what went wrong
-    log_path: str = ""
-    manifest_path: str = ""
-    stages: tuple[StageTiming, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
 class RunReport:
     kind: str  # build | nightly
     started: str  # ISO 8601
     finished: str
     status: str
-    entries: tuple[ReportEntry, ...] = ()
+    entries: tuple[EntryRecord, ...] = ()
 
 
 def write_report(directory: Path, run: RunReport,
@@ -89,9 +70,11 @@ def write_report(directory: Path, run: RunReport,
 
 
 def report_data(run: RunReport, trends: Mapping[str, Trend]) -> dict[str, object]:
-    data = dataclasses.asdict(run)
-    for item in data["entries"]:
-        item["stages"] = [{"name": n, "seconds": s, "status": st} for n, s, st in item["stages"]]
+    data: dict[str, object] = {"kind": run.kind, "started": run.started, "finished": run.finished,
+                               "status": run.status, "entries": [
+                                   {**view(entry, REPORT_FIELDS), "stages": [
+                                       {"name": n, "seconds": s, "status": st} for n, s, st in entry.stages]}
+                                   for entry in run.entries]}
     data["trends"] = {key: [[started, seconds] for started, seconds in points] for key, points in trends.items()}
     data["report_version"] = REPORT_VERSION
     return data
@@ -140,7 +123,7 @@ def render_html(run: RunReport, trends: Mapping[str, Trend], directory: Path) ->
 """
 
 
-def _row(entry: ReportEntry, slug: str, directory: Path) -> str:
+def _row(entry: EntryRecord, slug: str, directory: Path) -> str:
     key = entry.build_key
     cells = [
         f'<td class="identifier">{_e(entry.identifier)}</td>',
@@ -161,7 +144,7 @@ def _row(entry: ReportEntry, slug: str, directory: Path) -> str:
             f'data-status="{_e(entry.status)}">' + "".join(cells) + "</tr>")
 
 
-def _charts(entry: ReportEntry, slug: str, colors: Mapping[str, str], trend: Trend) -> str:
+def _charts(entry: EntryRecord, slug: str, colors: Mapping[str, str], trend: Trend) -> str:
     parts = [f'<div class="entry-charts" id="charts-{_e(slug)}">', f"<h2>{_e(entry.identifier)}</h2>",
              _stage_chart(entry, slug, colors)]
     if len(trend) >= 2:
@@ -170,7 +153,7 @@ def _charts(entry: ReportEntry, slug: str, colors: Mapping[str, str], trend: Tre
     return "\n".join(parts)
 
 
-def _stage_chart(entry: ReportEntry, slug: str, colors: Mapping[str, str]) -> str:
+def _stage_chart(entry: EntryRecord, slug: str, colors: Mapping[str, str]) -> str:
     total = sum(max(seconds, 0.0) for _, seconds, _ in entry.stages)
     label = f"{entry.identifier}: {human_duration(total)} over {len(entry.stages)} stages"
     rects, x = [], 0.0

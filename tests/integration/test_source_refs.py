@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tfwheelbuild.errors import SourceError
-from tfwheelbuild.jobs import pin_source
 from tfwheelbuild.plan import BuildOptions
 from tfwheelbuild.preflight import resolve_ref
 from tfwheelbuild.recipes import recipe_for
+from tfwheelbuild.service import pin_source
 
 
 def git(repo: Path, *args: str) -> str:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.entry_record import EntryRecord
 from tfwheelbuild.errors import OutputError
-from tfwheelbuild.history import SCHEMA_VERSION, EntryRecord, History, default_history_path
+from tfwheelbuild.history import SCHEMA_VERSION, History, default_history_path
 
 
 def entry(identifier: str = "2.17.0-py3.11", status: str = "built", seconds: float = 100.0,
@@ -183,3 +184,17 @@ def test_published_keys_are_remembered_per_index(tmp_path: Path) -> None:
         assert history.published("k1", "http://a/") == ("tf-2.whl", "bb")
         assert history.published("k1", "http://b/") is None
         assert history.published("k2", "http://a/") is None
+
+
+def test_history_json_keeps_its_own_entry_fields(tmp_path: Path) -> None:
+    # The shared record carries the report's and nightly's fields too; `history --json` must not grow them.
+    with History(tmp_path / "h.sqlite3") as history:
+        run_id = history.start_run("nightly", started="2026-01-01T00:00:00+00:00")
+        history.add_entry(run_id, entry(published="uploaded", where="index", manifest_path="m", attempts=2,
+                                        stages=(("compile", 3.0, "passed"),)))
+        [run] = history.runs(1)
+    data = run.as_json()
+    assert list(data) == ["id", "started", "finished", "kind", "status", "report_path", "entries"]
+    assert data["entries"] == [{"identifier": "2.17.0-py3.11", "tf_version": "2.17.0", "python": "3.11",
+                                "status": "built", "seconds": 100.0, "wheel": "", "wheel_size": 0, "build_key": "",
+                                "error": "", "log_path": "", "stages": (("compile", 3.0, "passed"),)}]

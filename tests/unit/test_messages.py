@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.test_bad_input import assert_refused, build, tfwheelbuild
 from tfwheelbuild.cli import main
-from tfwheelbuild.cli import runtime_test_summary as summary_of
+from tfwheelbuild.cli_base import runtime_test_summary as summary_of
 from tfwheelbuild.errors import ConfigError, PatchError, RuntimeTestError, UsageError
 
 # ------------------------------------------------------------------------------ fix lines and wording

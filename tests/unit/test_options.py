@@ -41,8 +41,10 @@ BUILD_FLAGS = frozenset({
     "--remote-instance-name", "--retest", "--source", "--test-command", "--tf", "--verbose", "--verify",
     "--work-dir", "-o", "-q", "-v",
 })
+# nightly gained --recipe and --allow-unsupported-python when it began calling the same build service as build.
 NIGHTLY_FLAGS = frozenset({
-    "--allow-4k-pages", "--base-image", "--bazel-arg", "--bazel-mirror", "--build-tag", "--builder-image",
+    "--allow-4k-pages", "--allow-unsupported-python", "--recipe",
+    "--base-image", "--bazel-arg", "--bazel-mirror", "--build-tag", "--builder-image",
     "--cache-namespace", "--config", "--configure", "--deps", "--docker-host", "--exclude", "--force", "--index",
     "--index-url", "--jobs", "--json", "--max-wheel-size", "--memory", "--mirror", "--mode",
     "--no-default-patches", "--no-publish", "--no-verify", "--output", "--patches", "--plat", "--project-name",

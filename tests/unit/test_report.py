@@ -11,7 +11,8 @@ from urllib.request import url2pathname
 
 import pytest
 
-from tfwheelbuild.report import ReportEntry, RunReport, human_duration, human_size, write_report
+from tfwheelbuild.entry_record import EntryRecord as ReportEntry
+from tfwheelbuild.report import RunReport, human_duration, human_size, write_report
 
 VOID = {"meta", "br", "link", "img", "input", "hr"}
 

@@ -7,6 +7,7 @@ keyring or ~/.pypirc, so they stay out of shell history and process lists.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,11 @@ import click
 
 from tfwheelbuild import validate
 from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, handle_errors, resolve_settings, settings_options
-from tfwheelbuild.nightly import Outcome
+from tfwheelbuild.entry_record import EntryRecord
+from tfwheelbuild.history import History
+from tfwheelbuild.nightly import Entry
+from tfwheelbuild.publish import IndexTarget
+from tfwheelbuild.service import ALLOW_UNSUPPORTED_HELP, RECIPE_HELP
 from tfwheelbuild.session import default_work_root, verify_from_index
 
 INDEX_HELP = ("Where to publish: an http(s) upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
@@ -84,6 +89,8 @@ def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool,
 @click.option("--report-dir", type=click.Path(path_type=Path),
               help="Where report.json and report.html go [default: <work dir>/nightly/<run>].")
 @click.option("--force", is_flag=True, help="Rebuild entries the output dir or index already has.")
+@click.option("--allow-unsupported-python", is_flag=True, help=ALLOW_UNSUPPORTED_HELP)
+@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help=RECIPE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the report's JSON on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
@@ -102,12 +109,14 @@ def nightly(**kw: Any) -> None:
 
     from tfwheelbuild.config import resolve_matrix
     from tfwheelbuild.history import History, now_iso
-    from tfwheelbuild.nightly import Entry, run_entries, run_status
+    from tfwheelbuild.nightly import run_entries, run_status
     from tfwheelbuild.publish import resolve_index
+    from tfwheelbuild.run_record import write_run
 
     settings, config = resolve_settings(kw, releases=kw["releases"], pythons=kw["pythons"],
                                         publish=kw["do_publish"], retries=kw["retries"])
-    matrix = {m.identifier: m for m in check_entries(resolve_matrix(settings, config))}
+    matrix = {m.identifier: m for m in check_entries(resolve_matrix(settings, config), recipe_file=kw["recipe_file"],
+                                                     allow_unsupported=kw["allow_unsupported_python"])}
     target = resolve_index(settings["index"])
 
     def say(line: str) -> None:
@@ -117,14 +126,13 @@ def nightly(**kw: Any) -> None:
     with History() as history:
         run_id = history.start_run("nightly", started=started)
         say(f"nightly run {run_id}: {len(matrix)} entries -> {target.display}")
-        attempt = _attempt(matrix, target, history, publish=settings["publish"], verify=kw["verify"],
-                           force=kw["force"], verbose=kw["verbose"], say=say)
+        attempt = _attempt(matrix, kw, target, history, publish=settings["publish"], say=say)
         entries = [Entry(identifier=m.identifier, tf_version=m.tf_version, python=m.python) for m in matrix.values()]
         outcomes = run_entries(entries, attempt, retries=settings["retries"], say=say)
         status = run_status(outcomes)
         work_root = settings["work-dir"] or default_work_root()
         report_dir = kw["report_dir"] or work_root / "nightly" / f"{started.replace(':', '')[:15]}-run{run_id}"
-        json_path, html_path = _report(history, run_id, started, status, outcomes, report_dir)
+        json_path, html_path = write_run(history, run_id, started, status, outcomes, report_dir)
         history.finish_run(run_id, status, html_path)
     if kw["as_json"]:
         click.echo(json_path.read_text())
@@ -136,7 +144,8 @@ def nightly(**kw: Any) -> None:
         sys.exit(1)
 
 
-def check_entries(entries: tuple[Any, ...]) -> tuple[Any, ...]:
+def check_entries(entries: tuple[Any, ...], *, recipe_file: Path | None = None,
+                  allow_unsupported: bool = False) -> tuple[Any, ...]:
     """Every matrix entry names a release with a recipe and a Python it supports, as `build` demands:
     a matrix that would fail (or fan out CI jobs that fail) is refused before anything runs."""
     from tfwheelbuild.errors import UnsupportedPythonError
@@ -144,13 +153,13 @@ def check_entries(entries: tuple[Any, ...]) -> tuple[Any, ...]:
     from tfwheelbuild.recipes import check_python
 
     for entry in entries:
-        recipe, _ = wanted_recipe(entry.tf_version, None)
+        recipe, _ = wanted_recipe(entry.tf_version, recipe_file)
         if recipe is None:
             continue  # newer than every recipe: inferred from its checkout (Pythons too) when its job runs
         try:
-            check_python(recipe, entry.python, allow_unsupported=False)
+            check_python(recipe, entry.python, allow_unsupported=allow_unsupported)
         except UnsupportedPythonError as exc:
-            # A matrix has no --allow-unsupported-python: a one-off build does.
+            # `matrix` has no --allow-unsupported-python: `nightly` and a one-off build do.
             exc.remedy = (f"keep {entry.python} out of this release's entries (`tfwheelbuild versions` lists each "
                           "release's Pythons), or build it alone with `tfwheelbuild build "
                           f"--tf {entry.tf_version} --py {entry.python} --allow-unsupported-python`")
@@ -158,105 +167,26 @@ def check_entries(entries: tuple[Any, ...]) -> tuple[Any, ...]:
     return entries
 
 
-def _attempt(matrix: dict[str, Any], target: Any, history: Any, *, publish: bool, verify: bool, force: bool,
-             verbose: bool, say: Any) -> Any:
-    from tfwheelbuild.infer import wanted_recipe
-    from tfwheelbuild.jobs import build_options, index_lookup, pin_source, publish_and_verify
-    from tfwheelbuild.manifest import check_writable
-    from tfwheelbuild.nightly import Entry
-    from tfwheelbuild.patchset import find_patches
-    from tfwheelbuild.pipeline import run_build
-    from tfwheelbuild.recipes import check_python
+def _attempt(matrix: dict[str, Any], kw: dict[str, Any], target: IndexTarget, history: History, *, publish: bool,
+             say: Callable[[str], None]) -> Callable[[Entry], EntryRecord]:
+    """One matrix entry through the build service, as the nightly loop's record of it."""
+    from tfwheelbuild.service import BuildRequest, entry_record, prepare, run_entry
 
-    lookup = index_lookup(target, history)
-
-    def attempt(entry: Entry) -> Outcome:
+    def attempt(entry: Entry) -> EntryRecord:
         settings = matrix[entry.identifier].settings
-        opts = build_options(entry.tf_version, entry.python, settings)
-        recipe, infer = wanted_recipe(entry.tf_version, None)
-        if infer is not None:
-            recipe = infer(opts.source, opts.ref)
-        assert recipe is not None
-        check_python(recipe, entry.python, allow_unsupported=False)
-        patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
-        check_writable(opts.output)
-        opts, commit = pin_source(opts, recipe, say)
-        image_request = None
-        if settings["image"]:
-            from tfwheelbuild.cli_image import check_build_image
-
-            image_request = check_build_image(f"{settings['image']}:{entry.tf_version}-py{entry.python}",
-                                              python=entry.python, push=bool(settings["image-push"]),
-                                              registry_auth=None)
-        summary = run_build(opts, recipe, patches, commit=commit, force=force, verbose=verbose,
-                            in_index=lookup if publish else None)
-        if publish and summary.get("where") != "index":
-            summary["published"] = publish_and_verify(Path(str(summary["wheel"])), str(summary["build_key"]),
-                                                      target, history, verify=verify, settings=settings,
-                                                      verbose=verbose)
-        if image_request is not None and Path(str(summary["wheel"])).is_file():
-            from tfwheelbuild.cli_image import image_after_build
-
-            made = image_after_build(image_request, Path(str(summary["wheel"])), base_image=settings["base-image"],
-                                     mirror=settings["mirror"], work_dir=settings["work-dir"], verbose=verbose)
-            say(f"image {made['tag']} {made['status']}")
-        return outcome_of(summary, entry.tf_version, entry.python)
+        image = f"{settings['image']}:{entry.tf_version}-py{entry.python}" if settings["image"] else ""
+        request = BuildRequest(tf_version=entry.tf_version, python=entry.python, recipe_file=kw["recipe_file"],
+                               allow_unsupported_python=kw["allow_unsupported_python"], force=kw["force"],
+                               verbose=kw["verbose"], publish=publish, verify=kw["verify"], image_tag=image,
+                               push_image=bool(image and settings["image-push"]))
+        prepared = prepare(request, settings, explain=None)
+        result = run_entry(prepared, request, settings, target=target if publish else None, history=history,
+                           say=say)
+        if result.image is not None:
+            say(f"image {result.image['tag']} {result.image['status']}")
+        return entry_record(result, entry.tf_version, entry.python)
 
     return attempt
-
-
-def outcome_of(summary: dict[str, Any], tf_version: str, python: str) -> Outcome:
-    """A build summary (built or skipped, maybe published) as the history's and report's Outcome."""
-    wheel = Path(str(summary["wheel"]))
-    published = dict(summary.get("published") or {})
-    stages = dict(summary.get("stages") or {})
-    return Outcome(identifier=f"{tf_version}-py{python}", tf_version=tf_version, python=python,
-                   status="built" if summary["status"] == "built" else "skipped",
-                   where=str(summary.get("where", "")), published=str(published.get("status", "")),
-                   verified="verified" in published, seconds=float(str(summary["seconds"])),
-                   wheel=wheel.name, wheel_size=wheel.stat().st_size if wheel.is_file() else 0,
-                   build_key=str(summary["build_key"]), log_path=str(summary.get("log", "")),
-                   manifest=str(summary.get("manifest", "")),
-                   stages=tuple((name, float(sec), "passed") for name, sec in stages.items()))
-
-
-def record_build(summary: dict[str, Any] | None, error: Any, *, tf_version: str, python: str, started: str,
-                 report_dir: Path) -> Path:
-    """A single `build` in the run history, with its own report.html (stages, and the trend of this
-    release × Python over earlier builds and nights)."""
-    from tfwheelbuild.history import History
-
-    if summary is not None:
-        outcome = outcome_of(summary, tf_version, python)
-    else:
-        outcome = Outcome(identifier=f"{tf_version}-py{python}", tf_version=tf_version, python=python,
-                          status="failed", error=error.message, exit_code=error.exit_code, log_path=error.log_path)
-    status = "failed" if outcome.status == "failed" else "passed"
-    with History() as history:
-        run_id = history.start_run("build", started=started)
-        _, html = _report(history, run_id, started, status, [outcome], report_dir, kind="build")
-        history.finish_run(run_id, status, html)
-    return html
-
-
-def _report(history: Any, run_id: int, started: str, status: str, outcomes: list[Any],
-            report_dir: Path, kind: str = "nightly") -> tuple[Path, Path]:
-    from tfwheelbuild.history import EntryRecord, now_iso
-    from tfwheelbuild.report import ReportEntry, RunReport, write_report
-
-    for o in outcomes:
-        history.add_entry(run_id, EntryRecord(
-            identifier=o.identifier, tf_version=o.tf_version, python=o.python, status=o.status, seconds=o.seconds,
-            wheel=o.wheel, wheel_size=o.wheel_size, build_key=o.build_key, error=o.error, log_path=o.log_path,
-            stages=o.stages))
-    entries = tuple(ReportEntry(
-        identifier=o.identifier, tf_version=o.tf_version, python=o.python,
-        status=o.status, published=o.published, where=o.where,
-        seconds=o.seconds, wheel=o.wheel, wheel_size=o.wheel_size, build_key=o.build_key, error=o.error,
-        log_path=o.log_path, manifest_path=o.manifest, stages=o.stages) for o in outcomes)
-    trends = {o.identifier: history.trend(o.identifier) for o in outcomes}
-    run = RunReport(kind=kind, started=started, finished=now_iso(), status=status, entries=entries)
-    return write_report(report_dir, run, trends)
 
 
 @click.command()
@@ -297,14 +227,10 @@ def history(limit: int, as_json: bool) -> None:
     Example:
       tfwheelbuild history --limit 5
     """
-    from dataclasses import asdict
-
-    from tfwheelbuild.history import History
-
     with History() as db:
         runs = db.runs(limit)
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in runs], indent=2))
+        click.echo(json.dumps([r.as_json() for r in runs], indent=2))
         return
     if not runs:
         click.echo("no runs yet")
