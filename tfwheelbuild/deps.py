@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import DepsCorruptError, DepsMismatchError, DepsMissingError, MirrorError
-from tfwheelbuild.wheelinfo import sha256_file
 
 FORMAT = 1
 MANIFEST = "manifest.json"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import configparser
 import difflib
-import hashlib
 import os
 import re
 import subprocess
@@ -29,6 +28,7 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from tfwheelbuild.digests import sha256_stream
 from tfwheelbuild.errors import CredentialsError, PublishError, RuntimeTestError, TfwbError, VersionConflictError
 from tfwheelbuild.remote import LOOPBACK_HOSTS, redact
 from tfwheelbuild.simple_index import LocalIndex, default_index_root
@@ -329,8 +329,5 @@ def _project_links(target: IndexTarget, project: str, env: Mapping[str, str],
 
 
 def _download_sha256(target: IndexTarget, url: str, env: Mapping[str, str], pypirc: Path | None) -> str:
-    digest = hashlib.sha256()
     with _opener(url).open(_request(url, _credentials(target, env, pypirc)), timeout=3600) as response:
-        for chunk in iter(lambda: response.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_stream(response).hexdigest()

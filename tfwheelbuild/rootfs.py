@@ -9,7 +9,6 @@ published beside it (Ubuntu's and Debian's layout). Nothing unverified becomes a
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import ssl
 import tarfile
@@ -23,6 +22,7 @@ from typing import Any
 
 from tfwheelbuild import resources
 from tfwheelbuild.buildlog import BuildLog
+from tfwheelbuild.digests import sha256_stream
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import ChecksumError, EmulationMissingError, ImageError, UsageError
 from tfwheelbuild.remote import redact
@@ -30,7 +30,6 @@ from tfwheelbuild.remote import redact
 SUMS_FILE = "SHA256SUMS"
 SHA_LABEL = "org.tfwheelbuild.rootfs-sha256"
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,7 +134,6 @@ def expected_sha256(source: str, given: str, context: ssl.SSLContext) -> str:
 
 def fetch(source: str, dest: Path, context: ssl.SSLContext) -> str:
     """Copy the URL or local file to `dest`; its sha256."""
-    digest = hashlib.sha256()
     with dest.open("wb") as out:
         if _is_url(source):
             reader = _open(source, context)
@@ -145,10 +143,7 @@ def fetch(source: str, dest: Path, context: ssl.SSLContext) -> str:
                 raise ImageError(f"rootfs {source} is not a file", remedy=SOURCE_REMEDY)
             reader = path.open("rb")
         with reader:
-            while chunk := reader.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-    return digest.hexdigest()
+            return sha256_stream(reader, out).hexdigest()
 
 
 def import_rootfs(engine: Engine, source: str, *, name: str, arch: str, sha256: str, ca_bundle: Path | None,

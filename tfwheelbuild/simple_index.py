@@ -26,9 +26,10 @@ from urllib.parse import quote
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import OutputError, VersionConflictError
 from tfwheelbuild.manifest import atomic_copy, atomic_write_bytes
-from tfwheelbuild.wheelinfo import STAMP_FILE, WheelInfo, inspect_wheel, read_dist_info_file, sha256_file
+from tfwheelbuild.wheelinfo import STAMP_FILE, WheelInfo, inspect_wheel, read_dist_info_file
 
 MANIFEST_SUFFIX = ".manifest.json"
 SHA256_SUFFIX = ".sha256"
