@@ -65,8 +65,8 @@ def engine_session(work_dir: Path | None, kind: str, name: str, *, verbose: bool
 def arm64_image(engine: Any, log: Any, recipe: Any, *, base_image: str, mirror: str, python: str) -> str:
     """Base (pulled or bootstrapped), proven to run arm64, then `recipe` on top of it; its tag."""
     from tfwheelbuild.bootstrap import host_mirror
+    from tfwheelbuild.imagebuild import ensure_base, ensure_image
     from tfwheelbuild.plan import base_plan
-    from tfwheelbuild.stages.images import ensure_base, ensure_image
 
     base_ref, base_id = ensure_base(engine, log, base_plan(base_image, mirror or host_mirror(), python), python)
     engine.check_arm64(base_ref)
