@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from tfwheelbuild import __version__, validate
+from tfwheelbuild.arm64image import arm64_image, python_from_tags
 from tfwheelbuild.cliutil import (
     VERBOSE_HELP,
     WORK_DIR_HELP,
@@ -23,8 +24,9 @@ from tfwheelbuild.cliutil import (
     resolve_settings,
     settings_options,
 )
+from tfwheelbuild.enginesession import engine_session
+from tfwheelbuild.hostpaths import default_work_root, host_ca
 from tfwheelbuild.redact import redact, redact_all
-from tfwheelbuild.session import arm64_image, default_work_root, engine_session, host_ca, python_from_tags
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

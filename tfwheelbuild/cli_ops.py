@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from tfwheelbuild.cliutil import docker_host_option, handle_errors
-from tfwheelbuild.session import default_work_root, host_ca
+from tfwheelbuild.hostpaths import default_work_root, host_ca
 
 
 @click.command()

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import click
 
+from tfwheelbuild.enginesession import name_engine
 from tfwheelbuild.errors import TfwbError, UsageError
 from tfwheelbuild.interrupts import signals_raise_interrupted
 from tfwheelbuild.redact import redact
-from tfwheelbuild.session import name_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Literal, get_args
 
 from tfwheelbuild.errors import OutputError
-from tfwheelbuild.simple_index import data_dir
+from tfwheelbuild.hostpaths import data_dir
 
 RunKind = Literal["build", "nightly"]
 EntryStatus = Literal["built", "skipped", "failed", "published"]

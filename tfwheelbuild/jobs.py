@@ -23,9 +23,9 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
     """The resolved settings as the pipeline's options (host facts filled in: mirror, CA, proxy)."""
     from tfwheelbuild.bootstrap import host_mirror
     from tfwheelbuild.deps import check_mirror_url
+    from tfwheelbuild.hostpaths import default_work_root, host_ca
     from tfwheelbuild.plan import check_project_name, parse_memory, parse_size, parse_source_date_epoch
     from tfwheelbuild.preflight import host_bazel_env, host_proxy_env
-    from tfwheelbuild.session import default_work_root, host_ca
 
     # Bad values fail here, before the engine is asked (make_plan, which uses them, runs after it answers).
     check_project_name(settings["project-name"])  # tensorflow-metal, tensorflow-macos, invalid names
@@ -106,8 +106,8 @@ def index_lookup(target: IndexTarget, history: History) -> Callable[[str], str |
 def publish_and_verify(wheel: Path, build_key: str, target: IndexTarget, history: History, *, verify: bool,
                        settings: Settings, verbose: bool = False) -> dict[str, object]:
     """Publish a tested wheel, record it under its key, then install it back from the index."""
+    from tfwheelbuild.indexverify import verify_from_index
     from tfwheelbuild.publish import publish, verify_published
-    from tfwheelbuild.session import verify_from_index
 
     result = publish([wheel], target)[0]
     history.record_published(build_key, target.display, wheel.name, result.sha256)

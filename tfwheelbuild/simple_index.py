@@ -27,6 +27,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import OutputError, VersionConflictError
+from tfwheelbuild.hostpaths import data_dir
 from tfwheelbuild.locks import flock
 from tfwheelbuild.manifest import atomic_copy, atomic_write_bytes
 from tfwheelbuild.wheelinfo import STAMP_FILE, WheelInfo, inspect_wheel, read_dist_info_file
@@ -34,13 +35,6 @@ from tfwheelbuild.wheelinfo import STAMP_FILE, WheelInfo, inspect_wheel, read_di
 MANIFEST_SUFFIX = ".manifest.json"
 SHA256_SUFFIX = ".sha256"
 LOCK_NAME = ".tfwheelbuild-index.lock"
-
-
-def data_dir() -> Path:
-    """The per-user data directory (XDG base directory spec: a relative XDG_DATA_HOME is ignored)."""
-    base = os.environ.get("XDG_DATA_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "share"
-    return root / "tfwheelbuild"
 
 
 def default_index_root() -> Path:
