@@ -8,7 +8,6 @@ published beside it (Ubuntu's and Debian's layout). Nothing unverified becomes a
 
 from __future__ import annotations
 
-import base64
 import re
 import ssl
 import tarfile
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfwheelbuild import resources
+from tfwheelbuild import httpget, resources
 from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.digests import sha256_stream
 from tfwheelbuild.engine import Engine
@@ -98,18 +97,13 @@ def _is_url(source: str) -> bool:
 
 def _open(url: str, context: ssl.SSLContext) -> Any:
     """urlopen, with credentials written into the URL sent as Basic auth (urllib would not)."""
-    parts = urllib.parse.urlsplit(url)
-    request = urllib.request.Request(redact(url))
-    if parts.username or parts.password:
-        pair = f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
-        request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
     try:
-        return urllib.request.urlopen(request, timeout=60, context=context)
-    except urllib.error.HTTPError as exc:
-        raise ImageError(f"cannot download {redact(url)}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ImageError(f"cannot download {redact(url)}: {reason}") from None
+        return httpget.open_request(httpget.request(redact(url), auth=httpget.url_auth(url)), timeout=60,
+                                    context=context)
+    except OSError as exc:
+        code, reason = httpget.failure(exc)
+        shown = f"HTTP {code} {reason}" if code is not None else reason
+        raise ImageError(f"cannot download {redact(url)}: {shown}") from None
 
 
 def expected_sha256(source: str, given: str, context: ssl.SSLContext) -> str:
