@@ -171,3 +171,9 @@ def test_failed_clang_builder_names_the_cause_and_the_way_out() -> None:
         assert exc is not generic and line.removeprefix("error: ") in exc.message and "\x1b" not in exc.message
         assert "ubuntu:22.04" in exc.message and exc.remedy is not None and "Debian" in exc.remedy
     assert _explain(generic, ["something else broke"], "ubuntu:22.04") is generic
+
+
+def test_builder_context_bazelisk_is_the_buildenv_file() -> None:
+    # bazelisk.py runs inside the builder, so it lives in buildenv/; the context carries it byte for byte.
+    shipped = Path(__file__).resolve().parents[2] / "buildenv" / "bazelisk.py"
+    assert render(_builder(), BASE, BASE_ID, None)["bazelisk.py"] == shipped.read_bytes()
