@@ -262,7 +262,7 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
     """
     from tfwheelbuild.plan import runtime_recipe
     from tfwheelbuild.preflight import host_proxy_env
-    from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
+    from tfwheelbuild.testrun import RuntimeTestSpec, run_runtime_test
     from tfwheelbuild.wheelinfo import inspect_wheel
 
     info = inspect_wheel(wheel, python=python)

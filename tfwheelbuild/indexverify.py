@@ -16,7 +16,7 @@ def verify_from_index(wheel: Path, target: Any, *, base_image: str, mirror: str,
     from tfwheelbuild.plan import runtime_recipe
     from tfwheelbuild.preflight import host_proxy_env
     from tfwheelbuild.remote import LOOPBACK_HOSTS
-    from tfwheelbuild.runtime_test import INDEX_MOUNT, IndexSource, RuntimeTestSpec, run_index_install_test
+    from tfwheelbuild.testrun import INDEX_MOUNT, IndexSource, RuntimeTestSpec, run_index_install_test
     from tfwheelbuild.wheelinfo import inspect_wheel
 
     info = inspect_wheel(wheel)

@@ -12,8 +12,8 @@ import shutil
 from tfwheelbuild.context import BuildContext
 from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import RuntimeTestError
-from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
 from tfwheelbuild.testcache import RuntimeTestInputs, lookup, record_pass
+from tfwheelbuild.testrun import RuntimeTestSpec, run_runtime_test
 
 NAME = "test"
 
