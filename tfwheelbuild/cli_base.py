@@ -10,9 +10,11 @@ from typing import Any
 import click
 
 from tfwheelbuild import validate
+from tfwheelbuild.arm64image import arm64_image, python_from_tags
 from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, handle_errors
+from tfwheelbuild.enginesession import engine_session
+from tfwheelbuild.hostpaths import default_work_root, host_ca
 from tfwheelbuild.redact import redact_all
-from tfwheelbuild.session import arm64_image, default_work_root, engine_session, host_ca, python_from_tags
 
 
 @click.command()
@@ -40,7 +42,7 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
     """
     from tfwheelbuild.plan import runtime_recipe
     from tfwheelbuild.preflight import host_proxy_env
-    from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
+    from tfwheelbuild.testrun import RuntimeTestSpec, run_runtime_test
     from tfwheelbuild.wheelinfo import inspect_wheel
 
     info = inspect_wheel(wheel, python=python)

@@ -46,10 +46,12 @@ def check_request(wheels: list[Path], tag: str, *, python: str, push: bool, regi
 def make_image(request: ImageRequest, *, base_image: str, mirror: str, work_dir: Path | None,
                verbose: bool) -> dict[str, Any]:
     """Runtime image (content-hashed, shared with `test`), the user's image on it, then the push."""
+    from tfwheelbuild.arm64image import arm64_image
+    from tfwheelbuild.enginesession import engine_session
+    from tfwheelbuild.hostpaths import host_ca
     from tfwheelbuild.image import build_user_image, oci_labels, push_user_image, wheel_manifest
     from tfwheelbuild.plan import runtime_recipe
     from tfwheelbuild.preflight import host_proxy_env
-    from tfwheelbuild.session import arm64_image, engine_session, host_ca
 
     main = request.wheels[0]
     with engine_session(work_dir, "images", main.name, verbose=verbose) as (engine, log):

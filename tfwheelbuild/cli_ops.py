@@ -6,13 +6,17 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tfwheelbuild.cliutil import docker_host_option, handle_errors
-from tfwheelbuild.session import default_work_root, host_ca
+from tfwheelbuild.hostpaths import default_work_root, host_ca
+
+if TYPE_CHECKING:
+    from tfwheelbuild.engine import Engine, Resource
 
 
 @click.command()
@@ -86,19 +90,10 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
     Example:
       tfwheelbuild images --prune --older-than 14d
     """
-    from tfwheelbuild.engine import Engine
-    from tfwheelbuild.housekeeping import older_than as select
-    from tfwheelbuild.housekeeping import parse_age
     from tfwheelbuild.report import human_size
 
-    age = parse_age(older_than, "--older-than")
-    engine = Engine.connect()
-    found = engine.tool_images()
-    removed: list[str] = []
-    in_use: list[str] = []
-    if prune:
-        for image in select(found, age):
-            (removed if engine.remove_image(image.id) else in_use).append(image.name)
+    found, removed, in_use = _survey(older_than, lambda e: e.tool_images(), lambda e, i: e.remove_image(i.id),
+                                     prune=prune)
     if as_json:
         click.echo(json.dumps({"images": [vars(i) for i in found], "removed": removed, "in_use": in_use}, indent=2))
         return
@@ -109,6 +104,24 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
         click.echo("no tfwheelbuild images")
     if in_use:
         click.echo(f"left {len(in_use)} in use by a container (a running build?): {', '.join(in_use)}")
+
+
+def _survey(older_than: str, listing: Callable[[Engine], list[Resource]], remove: Callable[[Engine, Resource], bool],
+            *, prune: bool) -> tuple[list[Resource], list[str], list[str]]:
+    """The tool's images or volumes, and with `prune` the names removed and those a container still uses."""
+    from tfwheelbuild.engine import Engine
+    from tfwheelbuild.housekeeping import older_than as select
+    from tfwheelbuild.housekeeping import parse_age
+
+    age = parse_age(older_than, "--older-than")  # before the engine: a bad age needs no engine to say so
+    engine = Engine.connect()
+    found = listing(engine)
+    removed: list[str] = []
+    in_use: list[str] = []
+    if prune:
+        for item in select(found, age):
+            (removed if remove(engine, item) else in_use).append(item.name)
+    return found, removed, in_use
 
 
 @click.command()
@@ -127,19 +140,10 @@ def cache(prune: bool, older_than: str, as_json: bool) -> None:
     Example:
       tfwheelbuild cache --prune --older-than 60d
     """
-    from tfwheelbuild.engine import Engine
-    from tfwheelbuild.housekeeping import older_than as select
-    from tfwheelbuild.housekeeping import parse_age
     from tfwheelbuild.report import human_size
 
-    age = parse_age(older_than, "--older-than")
-    engine = Engine.connect()
-    found = engine.tool_volumes()
-    removed: list[str] = []
-    in_use: list[str] = []
-    if prune:
-        for volume in select(found, age):
-            (removed if engine.remove_volume(volume.name) else in_use).append(volume.name)
+    found, removed, in_use = _survey(older_than, lambda e: e.tool_volumes(), lambda e, v: e.remove_volume(v.name),
+                                     prune=prune)
     if as_json:
         click.echo(json.dumps({"volumes": [vars(v) for v in found], "removed": removed, "in_use": in_use}, indent=2))
         return

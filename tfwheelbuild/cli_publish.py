@@ -17,10 +17,11 @@ from tfwheelbuild import validate
 from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, handle_errors, resolve_settings, settings_options
 from tfwheelbuild.entry_record import EntryRecord
 from tfwheelbuild.history import History
+from tfwheelbuild.hostpaths import default_work_root
+from tfwheelbuild.indexverify import verify_from_index
 from tfwheelbuild.nightly import Entry
 from tfwheelbuild.publish import IndexTarget
 from tfwheelbuild.service import ALLOW_UNSUPPORTED_HELP, RECIPE_HELP
-from tfwheelbuild.session import default_work_root, verify_from_index
 
 INDEX_HELP = ("Where to publish: an http(s) upload URL (pypiserver, devpi, Artifactory, Nexus), a ~/.pypirc "
               "repository name, an existing directory, or a new one written as a path (/…, ./…, ../…, ~/…, "

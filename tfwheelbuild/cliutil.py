@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 import click
 
+from tfwheelbuild.enginesession import name_engine
 from tfwheelbuild.errors import TfwbError, UsageError
 from tfwheelbuild.interrupts import signals_raise_interrupted
 from tfwheelbuild.options import BY_NAME, OPTIONS, OptionDef
 from tfwheelbuild.redact import redact
-from tfwheelbuild.session import name_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import DepsCorruptError, DepsMismatchError, DepsMissingError, MirrorError
-from tfwheelbuild.wheelinfo import sha256_file
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -242,26 +242,19 @@ def netrc_auth(url: str, netrc_path: Path | None = None) -> tuple[str, str] | No
 def probe_mirror(url: str, *, timeout: float = 10.0, netrc_path: Path | None = None) -> None:
     """Fail before the build when the mirror does not answer or refuses our credentials; any other
     answer (a 404 for the bare mirror root is common) means it is there."""
-    import base64
-    import urllib.error
-    import urllib.request
+    from tfwheelbuild import httpget
 
-    request = urllib.request.Request(url + "/", method="GET")
     auth = netrc_auth(url, netrc_path)
-    if auth is not None:
-        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    # Never through the host's proxy for a mirror the user named: it is the internal network's own.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(request, timeout=timeout):
+        # Never through the host's proxy for a mirror the user named: it is the internal network's own.
+        with httpget.open_request(httpget.request(url + "/", auth=auth, method="GET"), timeout=timeout, direct=True):
             return
-    except urllib.error.HTTPError as exc:
-        if exc.code in (401, 403):
-            raise MirrorError(f"Bazel mirror {url} refuses access (HTTP {exc.code})"
+    except OSError as exc:
+        code, reason = httpget.failure(exc)
+        if code in (401, 403):
+            raise MirrorError(f"Bazel mirror {url} refuses access (HTTP {code})"
                               + (" with the ~/.netrc credentials for its host" if auth else
                                  "; ~/.netrc has no credentials for its host")) from None
-        return
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+        if code is not None:
+            return
         raise MirrorError(f"Bazel mirror {url} does not answer: {reason}") from None

@@ -40,7 +40,7 @@ def run_checks(*, source: str, apt_mirror: str, pip_index: str, bazel_mirror: st
                arm64_image: Callable[[object], str], cache_dir: Path, source_required: bool) -> list[Check]:
     checks: list[Check] = [Check("host", "ok", f"{os.uname().machine}, {os.cpu_count()} CPUs")]
     from tfwheelbuild.engine import Engine
-    from tfwheelbuild.session import name_engine
+    from tfwheelbuild.enginesession import name_engine
 
     try:
         engine = Engine.connect()

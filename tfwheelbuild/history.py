@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 
 from tfwheelbuild.entry_record import HISTORY_FIELDS, EntryRecord, EntryStatus, view
 from tfwheelbuild.errors import OutputError
-from tfwheelbuild.simple_index import data_dir
+from tfwheelbuild.hostpaths import data_dir
 
 RunKind = Literal["build", "nightly"]
 

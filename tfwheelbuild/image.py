@@ -14,13 +14,11 @@ import os
 import re
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfwheelbuild import resources
+from tfwheelbuild import httpget, resources
 from tfwheelbuild.engine import USER_IMAGE_ROLE
 from tfwheelbuild.errors import (
     ImageError,
@@ -167,17 +165,15 @@ def probe_registry(ref: ImageRef, timeout: float = PROBE_SECONDS) -> bool:
     if ref.registry == DEFAULT_REGISTRY:
         return False  # the engine's default registry: its push says whether it wants credentials (exit 54)
     url = registry_api(ref)
-    handlers: list[Any] = [urllib.request.ProxyHandler({})] if ref.loopback else []
-    opener = urllib.request.build_opener(*handlers)
     try:
-        with opener.open(urllib.request.Request(url, method="GET"), timeout=timeout):
+        with httpget.open_request(httpget.request(url, method="GET"), timeout=timeout, direct=ref.loopback):
             return False
-    except urllib.error.HTTPError as exc:
-        if exc.code == 401:
+    except OSError as exc:
+        code, reason = httpget.failure(exc)
+        if code == 401:
             return True
-        raise RegistryUnreachableError(f"{ref.registry} is no registry: GET {url} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+        if code is not None:
+            raise RegistryUnreachableError(f"{ref.registry} is no registry: GET {url} answered HTTP {code}") from None
         raise RegistryUnreachableError(f"cannot reach the registry {ref.registry} ({url}): {reason}") from None
 
 

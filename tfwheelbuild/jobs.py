@@ -13,9 +13,9 @@ def build_options(tf_version: str, python: str, settings: Settings, *, nightly_d
     """The resolved settings as the pipeline's options (host facts filled in: mirror, CA, proxy)."""
     from tfwheelbuild.bootstrap import host_mirror
     from tfwheelbuild.deps import check_mirror_url
+    from tfwheelbuild.hostpaths import default_work_root, host_ca
     from tfwheelbuild.plan import check_project_name, parse_memory, parse_size, parse_source_date_epoch
     from tfwheelbuild.preflight import host_bazel_env, host_proxy_env
-    from tfwheelbuild.session import default_work_root, host_ca
 
     # Bad values fail here, before the engine is asked (make_plan, which uses them, runs after it answers).
     check_project_name(settings["project-name"])  # tensorflow-metal, tensorflow-macos, invalid names

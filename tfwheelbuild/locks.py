@@ -16,6 +16,28 @@ from typing import IO
 from tfwheelbuild.buildlog import work_dir_error
 
 
+@contextmanager
+def flock(fd: int | IO[str], *, shared: bool = False, wait: bool = True,
+          on_busy: Callable[[], None] | None = None) -> Iterator[None]:
+    """Held until the block ends; the kernel drops it when a killed process exits, unlike a lock file's existence.
+
+    Held by another process: with `on_busy`, that is called once before waiting; without `wait`,
+    BlockingIOError.
+    """
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    try:
+        fcntl.flock(fd, mode if wait and on_busy is None else mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if on_busy is None:
+            raise
+        on_busy()
+        fcntl.flock(fd, mode)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 def _open_lock(path: Path) -> IO[str]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,22 +51,19 @@ def cache_lock(work_root: Path, namespace: str, say: Callable[[str], None]) -> I
     name = namespace or "shared"
     path = work_root / "locks" / f"cache-{name}.lock"
     with _open_lock(path) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+
+        def busy() -> None:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             say(f"waiting: {holder} is building with the '{name}' caches (one Bazel output base, one build; "
                 "--cache-namespace NAME runs builds side by side with their own caches)")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"tfwheelbuild pid {os.getpid()}")
-        handle.flush()
-        try:
+
+        with flock(handle, on_busy=busy):
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"tfwheelbuild pid {os.getpid()}")
+            handle.flush()
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # On every container of a run that holds a run lock: the lock file's absolute path, so `clean`
@@ -62,13 +81,10 @@ def run_lock(directory: Path, labels: dict[str, str]) -> Iterator[None]:
     engine's, put on every container the run starts) gets the lock's path.
     """
     path = (directory / RUN_LOCK).absolute()
-    with _open_lock(path) as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # a fresh run's own file: nobody else holds it
+    # A fresh run's own file: nobody else holds it.
+    with _open_lock(path) as handle, flock(handle):
         labels[LOCK_LABEL] = str(path)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 def run_is_live(labels: Mapping[str, str]) -> bool | None:
@@ -85,12 +101,10 @@ def run_is_live(labels: Mapping[str, str]) -> bool | None:
     except OSError:
         return None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
+        with flock(fd, shared=True, wait=False):
+            return False
+    except BlockingIOError:
+        return True
     finally:
         os.close(fd)
 

@@ -15,9 +15,9 @@ else:  # pragma: no cover - Python 3.10
 from pathlib import Path
 
 from tfwheelbuild import resources
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import PatchError
 from tfwheelbuild.plan import PatchFile
-from tfwheelbuild.wheelinfo import sha256_file
 
 
 def read_series(text: str) -> list[str]:

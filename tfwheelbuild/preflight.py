@@ -17,11 +17,11 @@ from pathlib import Path
 
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import RemoteCacheError, SourceError
+from tfwheelbuild.imagebuild import lookup_builder_id
 from tfwheelbuild.key import build_key
 from tfwheelbuild.plan import BuildPlan
 from tfwheelbuild.redact import redact
 from tfwheelbuild.remote import RemotePlan
-from tfwheelbuild.stages.images import lookup_builder_id
 from tfwheelbuild.wheelinfo import inspect_wheel
 
 BAZEL_VARS = ("BAZELISK_BASE_URL", "USE_BAZEL_VERSION")

@@ -9,10 +9,8 @@ different wheels under one name and nothing is overwritten.
 
 from __future__ import annotations
 
-import base64
 import configparser
 import difflib
-import hashlib
 import os
 import re
 import subprocess
@@ -25,10 +23,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from tfwheelbuild import httpget
+from tfwheelbuild.digests import sha256_stream
 from tfwheelbuild.errors import CredentialsError, PublishError, RuntimeTestError, TfwbError, VersionConflictError
 from tfwheelbuild.remote import LOOPBACK_HOSTS, redact
 from tfwheelbuild.simple_index import LocalIndex, default_index_root
@@ -140,9 +140,9 @@ def _directory_target(path: str, given: str) -> IndexTarget:
 
 def _credentials(target: IndexTarget, env: Mapping[str, str], pypirc: Path | None) -> tuple[str, str] | None:
     user, password = env.get("TWINE_USERNAME", ""), env.get("TWINE_PASSWORD", "")
-    parts = urllib.parse.urlsplit(target.location)
-    if parts.username and not (user and password):
-        user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
+    in_url = httpget.url_auth(target.location)
+    if in_url and in_url[0] and not (user and password):
+        user, password = in_url
     if target.repository and not (user and password):
         section = _pypirc(pypirc)[target.repository]
         user, password = user or section.get("username", ""), password or section.get("password", "")
@@ -272,25 +272,10 @@ class _Links(HTMLParser):
             self.links[name] = (urllib.parse.urljoin(self.page_url, path), sha)
 
 
-def _request(url: str, auth: tuple[str, str] | None, **headers: str) -> urllib.request.Request:
-    request = urllib.request.Request(url, headers=headers)
-    if auth:
-        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    return request
-
-
-def _open(url: str, auth: tuple[str, str] | None, timeout: float = 60) -> bytes:
-    with _opener(url).open(_request(url, auth, Accept="text/html"), timeout=timeout) as response:
-        data: bytes = response.read()
-        return data
-
-
-def _opener(url: str) -> urllib.request.OpenerDirector:
+def _open(url: str, auth: tuple[str, str] | None, timeout: float = 60, **headers: str) -> Any:
     # An index on loopback is never reached through the host's proxy.
-    if urllib.parse.urlsplit(url).hostname in LOOPBACK_HOSTS:
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
+    return httpget.open_request(httpget.request(url, auth=auth, headers=headers), timeout=timeout,
+                                direct=httpget.is_loopback(url))
 
 
 def twine_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -313,15 +298,16 @@ def _project_links(target: IndexTarget, project: str, env: Mapping[str, str],
                    pypirc: Path | None) -> dict[str, tuple[str, str]]:
     url = urllib.parse.urljoin(target.simple_url, canonicalize_name(project) + "/")
     try:
-        page = _open(url, _credentials(target, env, pypirc))
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
+        with _open(url, _credentials(target, env, pypirc), Accept="text/html") as response:
+            page: bytes = response.read()
+    except OSError as exc:
+        code, reason = httpget.failure(exc)
+        if code == 404:
             return {}
-        if exc.code in (401, 403):
-            raise CredentialsError(f"{redact(url)} refused the credentials (HTTP {exc.code})") from exc
-        raise PublishError(f"{redact(url)} answered HTTP {exc.code}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+        if code in (401, 403):
+            raise CredentialsError(f"{redact(url)} refused the credentials (HTTP {code})") from exc
+        if code is not None:
+            raise PublishError(f"{redact(url)} answered HTTP {code}") from exc
         raise PublishError(f"index {target.display} is unreachable: {reason}") from exc
     parser = _Links(url)
     parser.feed(page.decode("utf-8", "replace"))
@@ -329,8 +315,5 @@ def _project_links(target: IndexTarget, project: str, env: Mapping[str, str],
 
 
 def _download_sha256(target: IndexTarget, url: str, env: Mapping[str, str], pypirc: Path | None) -> str:
-    digest = hashlib.sha256()
-    with _opener(url).open(_request(url, _credentials(target, env, pypirc)), timeout=3600) as response:
-        for chunk in iter(lambda: response.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    with _open(url, _credentials(target, env, pypirc), timeout=3600) as response:
+        return sha256_stream(response).hexdigest()

@@ -9,15 +9,29 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tfwheelbuild.errors import UsageError
 from tfwheelbuild.redact import redact
 
-if TYPE_CHECKING:
-    from tfwheelbuild.plan import BuildOptions
+__all__ = ["LOOPBACK_HOSTS", "REMOTE_SCHEMES", "RemoteOptions", "RemotePlan", "redact", "remote_flags", "remote_plan"]
 
-__all__ = ["LOOPBACK_HOSTS", "REMOTE_SCHEMES", "RemotePlan", "redact", "remote_flags", "remote_plan"]
+
+class RemoteOptions(Protocol):
+    """The options remote_plan reads (plan's BuildOptions has them): so imports go plan -> remote only."""
+
+    @property
+    def remote_cache(self) -> str: ...
+    @property
+    def remote_cache_readonly(self) -> bool: ...
+    @property
+    def remote_cache_required(self) -> bool: ...
+    @property
+    def remote_header_file(self) -> Path | None: ...
+    @property
+    def remote_executor(self) -> str: ...
+    @property
+    def remote_instance_name(self) -> str: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +57,7 @@ REMOTE_SCHEMES = ("http", "https", "grpc", "grpcs")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def remote_plan(opts: BuildOptions) -> RemotePlan:
+def remote_plan(opts: RemoteOptions) -> RemotePlan:
     """Validated remote settings: a malformed URL fails here, before any container starts."""
     def check(url: str, what: str, schemes: tuple[str, ...]) -> urllib.parse.SplitResult:
         parts = urllib.parse.urlsplit(url)

@@ -20,4 +20,5 @@ def default_patches() -> Traversable:
 
 
 def bazelisk_source() -> bytes:
-    return resources.files("tfwheelbuild").joinpath("bazelisk.py").read_bytes()
+    # Runs inside the builder (standard library only), so it sits with the other in-container files.
+    return buildenv("bazelisk.py").read_bytes()

@@ -8,8 +8,6 @@ published beside it (Ubuntu's and Debian's layout). Nothing unverified becomes a
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import ssl
 import tarfile
@@ -21,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfwheelbuild import resources
+from tfwheelbuild import httpget, resources
 from tfwheelbuild.buildlog import BuildLog
+from tfwheelbuild.digests import sha256_stream
 from tfwheelbuild.engine import Engine
 from tfwheelbuild.errors import ChecksumError, EmulationMissingError, ImageError, UsageError
 from tfwheelbuild.remote import redact
@@ -30,7 +29,6 @@ from tfwheelbuild.remote import redact
 SUMS_FILE = "SHA256SUMS"
 SHA_LABEL = "org.tfwheelbuild.rootfs-sha256"
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,18 +97,13 @@ def _is_url(source: str) -> bool:
 
 def _open(url: str, context: ssl.SSLContext) -> Any:
     """urlopen, with credentials written into the URL sent as Basic auth (urllib would not)."""
-    parts = urllib.parse.urlsplit(url)
-    request = urllib.request.Request(redact(url))
-    if parts.username or parts.password:
-        pair = f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}"
-        request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
     try:
-        return urllib.request.urlopen(request, timeout=60, context=context)
-    except urllib.error.HTTPError as exc:
-        raise ImageError(f"cannot download {redact(url)}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ImageError(f"cannot download {redact(url)}: {reason}") from None
+        return httpget.open_request(httpget.request(redact(url), auth=httpget.url_auth(url)), timeout=60,
+                                    context=context)
+    except OSError as exc:
+        code, reason = httpget.failure(exc)
+        shown = f"HTTP {code} {reason}" if code is not None else reason
+        raise ImageError(f"cannot download {redact(url)}: {shown}") from None
 
 
 def expected_sha256(source: str, given: str, context: ssl.SSLContext) -> str:
@@ -135,7 +128,6 @@ def expected_sha256(source: str, given: str, context: ssl.SSLContext) -> str:
 
 def fetch(source: str, dest: Path, context: ssl.SSLContext) -> str:
     """Copy the URL or local file to `dest`; its sha256."""
-    digest = hashlib.sha256()
     with dest.open("wb") as out:
         if _is_url(source):
             reader = _open(source, context)
@@ -145,10 +137,7 @@ def fetch(source: str, dest: Path, context: ssl.SSLContext) -> str:
                 raise ImageError(f"rootfs {source} is not a file", remedy=SOURCE_REMEDY)
             reader = path.open("rb")
         with reader:
-            while chunk := reader.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-    return digest.hexdigest()
+            return sha256_stream(reader, out).hexdigest()
 
 
 def import_rootfs(engine: Engine, source: str, *, name: str, arch: str, sha256: str, ca_bundle: Path | None,

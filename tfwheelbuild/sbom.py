@@ -15,7 +15,6 @@ The document goes into the wheel, so it holds nothing that varies between two bu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from tfwheelbuild.digests import sha256_stream
 
 SBOM_FILE = "sboms/tfwheelbuild.cdx.json"  # under <name>-<version>.dist-info/
 AUDITWHEEL_SBOM = "sboms/auditwheel.cdx.json"
@@ -104,11 +105,8 @@ def grafted_libraries(wheel: Path) -> list[tuple[str, str]]:
         for entry in archive.infolist():
             top, _, rest = entry.filename.partition("/")
             if top.endswith(".libs") and rest and not entry.is_dir():
-                digest = hashlib.sha256()
                 with archive.open(entry) as member:
-                    for block in iter(lambda: member.read(1 << 20), b""):
-                        digest.update(block)
-                found.append((entry.filename, digest.hexdigest()))
+                    found.append((entry.filename, sha256_stream(member).hexdigest()))
     return sorted(found)
 
 

@@ -270,8 +270,8 @@ def index_lookup(target: IndexTarget, history: History) -> Callable[[str], str |
 def publish_and_verify(wheel: Path, build_key: str, target: IndexTarget, history: History, *, verify: bool,
                        settings: Settings, verbose: bool = False) -> Published:
     """Publish a tested wheel, record it under its key, then install it back from the index."""
+    from tfwheelbuild.indexverify import verify_from_index
     from tfwheelbuild.publish import publish, verify_published
-    from tfwheelbuild.session import verify_from_index
 
     result = publish([wheel], target)[0]
     history.record_published(build_key, target.display, wheel.name, result.sha256)

@@ -12,7 +12,6 @@ is the only state.
 from __future__ import annotations
 
 import email
-import fcntl
 import html
 import json
 import os
@@ -26,20 +25,16 @@ from urllib.parse import quote
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import OutputError, VersionConflictError
+from tfwheelbuild.hostpaths import data_dir
+from tfwheelbuild.locks import flock
 from tfwheelbuild.manifest import atomic_copy, atomic_write_bytes
-from tfwheelbuild.wheelinfo import STAMP_FILE, WheelInfo, inspect_wheel, read_dist_info_file, sha256_file
+from tfwheelbuild.wheelinfo import STAMP_FILE, WheelInfo, inspect_wheel, read_dist_info_file
 
 MANIFEST_SUFFIX = ".manifest.json"
 SHA256_SUFFIX = ".sha256"
 LOCK_NAME = ".tfwheelbuild-index.lock"
-
-
-def data_dir() -> Path:
-    """The per-user data directory (XDG base directory spec: a relative XDG_DATA_HOME is ignored)."""
-    base = os.environ.get("XDG_DATA_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "share"
-    return root / "tfwheelbuild"
 
 
 def default_index_root() -> Path:
@@ -148,7 +143,6 @@ class LocalIndex:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        # flock, not a lock file's existence: the kernel drops it when a killed process exits.
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
@@ -156,8 +150,8 @@ class LocalIndex:
             raise OutputError(f"cannot use {self.root} as an index: {exc.strerror or exc}",
                               remedy="choose an index directory you can write to") from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            with flock(fd):
+                yield
         finally:
             os.close(fd)
 

@@ -81,20 +81,21 @@ def plat(text: str) -> str:
     return value
 
 
-def build_tag(text: str) -> str:
+def _empty_or_matching(text: str, pattern: re.Pattern[str], complaint: str) -> str:
     value = text.strip()
-    if value and not _BUILD_TAG.fullmatch(value):
-        raise ValueError("not a wheel build tag: it must start with a digit (PEP 427) and hold only letters, "
-                         "digits, '_' and '.', e.g. 1 or 2_internal")
+    if value and not pattern.fullmatch(value):
+        raise ValueError(complaint)
     return value
+
+
+def build_tag(text: str) -> str:
+    return _empty_or_matching(text, _BUILD_TAG, "not a wheel build tag: it must start with a digit (PEP 427) and "
+                              "hold only letters, digits, '_' and '.', e.g. 1 or 2_internal")
 
 
 def cache_namespace(text: str) -> str:
-    value = text.strip()
-    if value and not _NAMESPACE.fullmatch(value):
-        raise ValueError("cannot name a Docker volume: use letters, digits, '_', '.' and '-', starting with a "
-                         "letter or digit (at most 63)")
-    return value
+    return _empty_or_matching(text, _NAMESPACE, "cannot name a Docker volume: use letters, digits, '_', '.' and "
+                              "'-', starting with a letter or digit (at most 63)")
 
 
 def nightly_date(text: str) -> str:

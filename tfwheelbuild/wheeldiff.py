@@ -13,8 +13,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import WheelInputError
-from tfwheelbuild.wheelinfo import sha256_file
 
 ARCHIVE = "(archive)"
 # Per-member zip metadata worth naming; what the member's bytes are is compared separately.

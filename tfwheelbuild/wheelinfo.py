@@ -23,6 +23,7 @@ from pathlib import Path
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from tfwheelbuild.digests import sha256_file, sha256_stream
 from tfwheelbuild.errors import UsageError, WheelInputError
 from tfwheelbuild.pagecheck import LoadAlignment, NotElf, smallest_load_alignment
 
@@ -51,15 +52,6 @@ class WheelInfo:
     # The smallest PT_LOAD alignment of every ELF member (64K-page kernels need 65536 or more).
     load_alignments: tuple[LoadAlignment, ...] = ()
     largest: tuple[tuple[str, int], ...] = ()  # the biggest members (name, compressed size), biggest first
-
-
-def sha256_file(path: Path) -> str:
-    """The file's sha256, read in chunks: a TensorFlow wheel is hundreds of MB."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def inspect_wheel(path: Path, *, require_aarch64: bool = True, python: str = "", sha256: str = "",
@@ -254,13 +246,10 @@ def add_dist_info_files(path: Path, files: dict[str, bytes], *, source_date_epoc
                 entry.external_attr = (stat.S_IFREG | (0o755 if (info.external_attr >> 16) & 0o111 else 0o644)) << 16
                 entry.compress_type = info.compress_type
                 entry.file_size = info.file_size  # as writestr sets it: the same zip64 choice, the same bytes
-                digest = hashlib.sha256()
                 # Chunk by chunk: TensorFlow's largest library alone is hundreds of MB uncompressed.
                 # WheelFile checks each entry against the old RECORD as it is read.
                 with src.open(info) as handle, dest.open(entry, "w") as out:
-                    while chunk := handle.read(CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
+                    digest = sha256_stream(handle, out)
                 hashed = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
                 rows.append((info.filename, f"sha256={hashed}", str(info.file_size)))
             for target, data in targets.items():

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild import imagebuild as images
 from tfwheelbuild.buildlog import BuildLog
 from tfwheelbuild.errors import ImageError
 from tfwheelbuild.plan import base_plan
-from tfwheelbuild.stages import images
 
 
 class Engine:

@@ -7,9 +7,8 @@ import socket
 from pathlib import Path
 
 import pytest
-
-from tfwheelbuild import bazelisk
-from tfwheelbuild.bazelisk import (
+from tfwheelbuild.buildenv import bazelisk
+from tfwheelbuild.buildenv.bazelisk import (
     DEFAULT_BASE_URL,
     BazelResolveError,
     download_url,

@@ -8,9 +8,9 @@ import pytest
 
 from tfwheelbuild import validate
 from tfwheelbuild.errors import UsageError
+from tfwheelbuild.imagebuild import render
 from tfwheelbuild.plan import GIB, BuildOptions, make_plan
 from tfwheelbuild.recipes import recipe_for
-from tfwheelbuild.stages.images import render
 
 DIGEST = "sha256:" + "ab" * 32
 PINNED = f"registry.example.invalid/ml-build-arm64@{DIGEST}"
@@ -91,7 +91,7 @@ def test_the_probe_reads_a_sysroots_glibc_from_its_headers(tmp_path: object) -> 
 
 def test_a_given_image_without_the_releases_clang_is_named_in_one_line() -> None:
     from tfwheelbuild.errors import ImageError
-    from tfwheelbuild.stages.images import _explain
+    from tfwheelbuild.imagebuild import _explain
 
     generic = ImageError("building tfwheelbuild/builder:py3-0 failed: The command ... returned a non-zero code: 1")
     line = "\x1b[91merror: the builder image has no clang at /usr/lib/llvm-18/bin/clang (it has: llvm-17)\n"

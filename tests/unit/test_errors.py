@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tfwheelbuild.buildenv import bazelisk
 
-from tfwheelbuild import bazelisk, errors
+from tfwheelbuild import errors
 from tfwheelbuild.errors import BazelVersionError, TfwbError, UsageError
 
 

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from tfwheelbuild import resources
+from tfwheelbuild.imagebuild import content_tag, render
 from tfwheelbuild.plan import ImageRecipe, builder_recipe, runtime_recipe
 from tfwheelbuild.recipes import recipe_for
-from tfwheelbuild.stages.images import content_tag, render
 
 BASE = "ubuntu:22.04"
 BASE_ID = "sha256:" + "1" * 64
@@ -129,8 +129,8 @@ def test_content_tag_python_in_the_tag() -> None:
 
 
 def test_cross_builder_context_carries_the_launcher_and_ca(tmp_path: Path) -> None:
+    from tfwheelbuild.imagebuild import render
     from tfwheelbuild.plan import builder_recipe
-    from tfwheelbuild.stages.images import render
 
     ca = tmp_path / "ca.pem"
     ca.write_text("CERT")
@@ -162,7 +162,7 @@ def test_builder_with_clang_names_the_wanted_major_and_the_sysroots() -> None:
 
 def test_failed_clang_builder_names_the_cause_and_the_way_out() -> None:
     from tfwheelbuild.errors import ImageError
-    from tfwheelbuild.stages.images import _explain
+    from tfwheelbuild.imagebuild import _explain
 
     generic = ImageError("building tfwheelbuild/builder:py3-0 failed: The command ... returned a non-zero code: 1")
     for line in ("error: the base's apt offers no clang within 2 majors of 17",
@@ -171,3 +171,9 @@ def test_failed_clang_builder_names_the_cause_and_the_way_out() -> None:
         assert exc is not generic and line.removeprefix("error: ") in exc.message and "\x1b" not in exc.message
         assert "ubuntu:22.04" in exc.message and exc.remedy is not None and "Debian" in exc.remedy
     assert _explain(generic, ["something else broke"], "ubuntu:22.04") is generic
+
+
+def test_builder_context_bazelisk_is_the_buildenv_file() -> None:
+    # bazelisk.py runs inside the builder, so it lives in buildenv/; the context carries it byte for byte.
+    shipped = Path(__file__).resolve().parents[2] / "buildenv" / "bazelisk.py"
+    assert render(_builder(), BASE, BASE_ID, None)["bazelisk.py"] == shipped.read_bytes()

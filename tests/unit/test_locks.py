@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.locks import LOCK_LABEL, RUN_LOCK, cache_lock, dir_is_live, run_is_live, run_lock
+from tfwheelbuild.locks import LOCK_LABEL, RUN_LOCK, cache_lock, dir_is_live, flock, run_is_live, run_lock
 
 
 def _hold(root: str, seconds: float, ready: multiprocessing.synchronize.Event) -> None:
@@ -75,3 +75,13 @@ def test_run_without_a_lock_here_cannot_be_told(tmp_path: Path) -> None:
     assert run_is_live({}) is None  # an older version's container, or not a run's
     assert run_is_live({LOCK_LABEL: str(tmp_path / "gone" / RUN_LOCK)}) is None  # another host, or removed
     assert not dir_is_live(tmp_path / "never-built")
+
+
+def test_flock_without_wait_refuses_a_held_lock(tmp_path: Path) -> None:
+    path = tmp_path / "held.lock"
+    path.touch()
+    with (path.open("a+") as first, path.open("a+") as second, flock(first),
+          pytest.raises(BlockingIOError), flock(second, wait=False)):
+        pass
+    with path.open("a+") as again, flock(again, wait=False):
+        pass

@@ -217,7 +217,7 @@ def test_python_tag_must_suit_py(make_wheel: WheelMaker, tag: str, python: str, 
 def test_sha256_file_streams(tmp_path: Path) -> None:
     import tracemalloc
 
-    from tfwheelbuild.wheelinfo import sha256_file
+    from tfwheelbuild.digests import sha256_file
 
     path = tmp_path / "big.bin"
     path.write_bytes(random.Random(1).randbytes(8 << 20))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from tfwheelbuild import deps
 from tfwheelbuild.context import BuildContext
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import DepsCorruptError, DepsMissingError, EngineError
 from tfwheelbuild.plan import CA_IN_CONTAINER, SRC
 from tfwheelbuild.stages.compile import build_arguments, bundle_identity, resolve_bazel
-from tfwheelbuild.wheelinfo import sha256_file
 
 NAME = "fetch"
 WORK = "/tmp/tfwb-fetch"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import shutil
 
 from tfwheelbuild.context import BuildContext
+from tfwheelbuild.digests import sha256_file
 from tfwheelbuild.errors import RuntimeTestError
-from tfwheelbuild.runtime_test import RuntimeTestSpec, run_runtime_test
 from tfwheelbuild.testcache import RuntimeTestInputs, lookup, record_pass
-from tfwheelbuild.wheelinfo import sha256_file
+from tfwheelbuild.testrun import RuntimeTestSpec, run_runtime_test
 
 NAME = "test"
 
