@@ -11,7 +11,7 @@ import click
 
 from tfwheelbuild import validate
 from tfwheelbuild.arm64image import arm64_image, python_from_tags
-from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, handle_errors
+from tfwheelbuild.cliutil import VERBOSE_HELP, checked, declared_option, handle_errors
 from tfwheelbuild.enginesession import engine_session
 from tfwheelbuild.hostpaths import default_work_root, host_ca
 from tfwheelbuild.redact import redact_all
@@ -21,14 +21,12 @@ from tfwheelbuild.redact import redact_all
 @click.argument("wheel", type=click.Path(path_type=Path))
 @click.option("--py", "python", default="", callback=checked(validate.python),
               help="Python to test with [default: from the wheel's tag].")
-@click.option("--base-image", default="", callback=checked(validate.image),
-              help="arm64 base image for the runtime image.")
-@click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
-@click.option("--index-url", default="", callback=checked(validate.url),
-              help="Package index for the wheel's dependencies.")
-@click.option("--test-command", default="", help="Extra command run in the test venv.")
+@declared_option("base-image", help="arm64 base image for the runtime image.")
+@declared_option("mirror")
+@declared_option("index-url", help="Package index for the wheel's dependencies.")
+@declared_option("test-command")
 @click.option("--expect-version", default="", help="Expected __version__ [default: the wheel's].")
-@click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@declared_option("work-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
@@ -92,7 +90,8 @@ def base() -> None:
 @base.command("bootstrap")
 @click.option("--suite", default="bookworm", show_default=True,
               help="Debian suite: bullseye (Python 3.9), bookworm (3.11), trixie (3.13).")
-@click.option("--mirror", default="", help="apt mirror [default: the host's Debian mirror].")
+@declared_option("mirror", callback=None,  # checked with the apt-specific message before any work
+                 help="apt mirror [default: the host's Debian mirror].")
 @click.option("--force", is_flag=True, help="Rebuild even when the image exists.")
 @handle_errors
 def base_bootstrap(suite: str, mirror: str, force: bool) -> None:
@@ -177,17 +176,13 @@ def versions(as_json: bool) -> None:
 
 @click.command()
 @click.argument("wheel", type=click.Path(path_type=Path))
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
-              help="Directory the repaired wheel is written to.")
-@click.option("--plat", default="", callback=checked(validate.plat),
-              help="Demand this policy, e.g. manylinux_2_34_aarch64 [default: auto].")
-@click.option("--exclude", multiple=True, help="Library auditwheel must not graft (repeatable).")
-@click.option("--build-tag", default="", callback=checked(validate.build_tag),
-              help="Wheel build tag to add, starting with a digit (PEP 427), e.g. 1.")
-@click.option("--base-image", default="", callback=checked(validate.image),
-              help="arm64 base image for the builder image.")
-@click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
-@click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@declared_option("output", help="Directory the repaired wheel is written to [default: dist].")
+@declared_option("plat", help="Demand this policy, e.g. manylinux_2_34_aarch64 [default: auto].")
+@declared_option("exclude")
+@declared_option("build-tag", help="Wheel build tag to add, starting with a digit (PEP 427), e.g. 1.")
+@declared_option("base-image", help="arm64 base image for the builder image.")
+@declared_option("mirror")
+@declared_option("work-dir")
 @click.option("--allow-4k-pages", is_flag=True, help="Accept ELF files that load only on 4 KiB-page kernels.")
 @click.option("--max-wheel-size", default="240M", show_default=True, callback=checked(validate.wheel_size),
               help="Refuse a repaired wheel over this size (0: no limit).")

@@ -11,7 +11,13 @@ from typing import Any
 import click
 
 from tfwheelbuild import validate
-from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, docker_host_option, handle_errors
+from tfwheelbuild.cliutil import (
+    VERBOSE_HELP,
+    checked,
+    declared_option,
+    docker_host_option,
+    handle_errors,
+)
 
 REGISTRY_AUTH_HELP = ("Registry credentials: a JSON file shaped like ~/.docker/config.json (`auths`) "
                       "[default: the engine's own config.json and its credential helpers].")
@@ -78,10 +84,9 @@ def make_image(request: ImageRequest, *, base_image: str, mirror: str, work_dir:
 @click.option("--registry-auth", type=click.Path(path_type=Path), help=REGISTRY_AUTH_HELP)
 @click.option("--py", "python", default="", callback=checked(validate.python),
               help="The image's Python [default: from the first wheel's tag].")
-@click.option("--base-image", default="", callback=checked(validate.image),
-              help="arm64 base image for the runtime image.")
-@click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
-@click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@declared_option("base-image", help="arm64 base image for the runtime image.")
+@declared_option("mirror")
+@declared_option("work-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @docker_host_option

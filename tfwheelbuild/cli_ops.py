@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tfwheelbuild.cliutil import docker_host_option, handle_errors
+from tfwheelbuild.cliutil import declared_option, docker_host_option, handle_errors
 from tfwheelbuild.hostpaths import default_work_root, host_ca
 
 if TYPE_CHECKING:
@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--source", default="https://github.com/tensorflow/tensorflow.git", show_default=True,
-              help="Source to check (a mirror or local checkout on air-gapped hosts).")
-@click.option("--mirror", default="", help="apt mirror to check [default: the host's].")
+@declared_option("source", help="Source to check (a mirror or local checkout on air-gapped hosts) "
+                 "[default: https://github.com/tensorflow/tensorflow.git].")
+@declared_option("mirror", callback=None,  # checked with the apt-specific message before any check
+                 help="apt mirror to check [default: the host's].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @docker_host_option
 @handle_errors
@@ -157,7 +158,7 @@ def cache(prune: bool, older_than: str, as_json: bool) -> None:
 
 @click.command()
 @click.option("--logs-older-than", default="", help="Also delete build dirs (logs) older than this: 30d.")
-@click.option("--work-dir", type=click.Path(path_type=Path), help="Logs and staging [default: ~/.cache/tfwheelbuild].")
+@declared_option("work-dir")
 @docker_host_option
 @handle_errors
 def clean(logs_older_than: str, work_dir: Path | None) -> None:

@@ -14,7 +14,14 @@ from typing import Any
 import click
 
 from tfwheelbuild import validate
-from tfwheelbuild.cliutil import VERBOSE_HELP, WORK_DIR_HELP, checked, handle_errors, resolve_settings, settings_options
+from tfwheelbuild.cliutil import (
+    VERBOSE_HELP,
+    checked,
+    declared_option,
+    handle_errors,
+    resolve_settings,
+    settings_options,
+)
 from tfwheelbuild.entry_record import EntryRecord
 from tfwheelbuild.history import History
 from tfwheelbuild.hostpaths import default_work_root
@@ -35,12 +42,10 @@ INDEX_HELP = ("Where to publish: an http(s) upload URL (pypiserver, devpi, Artif
               help="Where pip reads the index [default: derived from --index].")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Install each published wheel from the index in the clean runtime image and import it.")
-@click.option("--base-image", default="", callback=checked(validate.image),
-              help="arm64 base image for the runtime image (verification).")
-@click.option("--mirror", default="", callback=checked(validate.url), help="apt mirror for the debootstrap fallback.")
-@click.option("--index-url", default="", callback=checked(validate.url),
-              help="Package index for the wheel's dependencies (verification).")
-@click.option("--work-dir", type=click.Path(path_type=Path), help=WORK_DIR_HELP)
+@declared_option("base-image", help="arm64 base image for the runtime image (verification).")
+@declared_option("mirror")
+@declared_option("index-url", help="Package index for the wheel's dependencies (verification).")
+@declared_option("work-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with each wheel's result on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
