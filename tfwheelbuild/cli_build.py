@@ -60,7 +60,7 @@ def build(**kw: Any) -> None:
       tfwheelbuild build --tf 2.17.0 --py 3.11 --dry-run
       tfwheelbuild build --tf 2.20.0 --py 3.12 --nightly --publish --index https://pypi.internal/
     """
-    from tfwheelbuild.config import resolve_matrix
+    from tfwheelbuild.matrix import resolve_matrix
     from tfwheelbuild.plan import make_plan
     from tfwheelbuild.service import BuildRequest, choose_recipe, prepare, run_entry, today
 

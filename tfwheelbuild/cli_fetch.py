@@ -40,13 +40,13 @@ def fetch(**kw: Any) -> None:
       tfwheelbuild build --tf 2.18.0 --py 3.11 --deps deps-2.18     # air-gapped host
     """
     from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.config import resolve_matrix
     from tfwheelbuild.context import BuildContext
     from tfwheelbuild.deps import probe_mirror
     from tfwheelbuild.engine import Engine
     from tfwheelbuild.errors import TfwbError, UsageError
     from tfwheelbuild.jobs import build_options
     from tfwheelbuild.locks import cache_lock, run_lock
+    from tfwheelbuild.matrix import resolve_matrix
     from tfwheelbuild.patchset import find_patches
     from tfwheelbuild.pipeline import run_pipeline
     from tfwheelbuild.plan import make_plan

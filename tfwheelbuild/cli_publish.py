@@ -113,8 +113,8 @@ def nightly(**kw: Any) -> None:
     """
     import sys
 
-    from tfwheelbuild.config import resolve_matrix
     from tfwheelbuild.history import History, now_iso
+    from tfwheelbuild.matrix import resolve_matrix
     from tfwheelbuild.nightly import run_entries, run_status
     from tfwheelbuild.publish import resolve_index
     from tfwheelbuild.run_record import write_run
@@ -209,7 +209,7 @@ def matrix(releases: tuple[str, ...], pythons: tuple[str, ...], config_path: Pat
     Example (GitHub Actions):
       echo "matrix=$(tfwheelbuild matrix --format github)" >> "$GITHUB_OUTPUT"
     """
-    from tfwheelbuild.config import format_github_matrix, format_matrix_table, resolve_matrix
+    from tfwheelbuild.matrix import format_github_matrix, format_matrix_table, resolve_matrix
 
     settings, config = resolve_settings({"config_path": config_path}, releases=releases, pythons=pythons)
     entries = check_entries(resolve_matrix(settings, config))

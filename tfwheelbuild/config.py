@@ -294,18 +294,3 @@ def resolve(cli: Mapping[str, Any], env: Mapping[str, str], config: ConfigFile |
             origin, value = DEFAULT, opt.default
         values[opt.name], origins[opt.name] = value, origin
     return Settings(values=MappingProxyType(values), origins=MappingProxyType(origins))
-
-
-
-
-# Moved out when this module was split by concern; callers not yet switched still find them here.
-_MOVED = {"resolve_matrix": "matrix", "format_matrix_table": "matrix", "format_github_matrix": "matrix",
-          "MatrixEntry": "matrix", "reference_markdown": "option_docs"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"tfwheelbuild.{_MOVED[name]}"), name)

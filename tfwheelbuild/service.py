@@ -131,7 +131,7 @@ def run_entry(prepared: Prepared, request: BuildRequest, settings: Settings, *, 
     With `request.publish` and no `target`, the index comes from the settings; without `history` the
     service opens the run history for the index's records itself.
     """
-    from tfwheelbuild.cli_image import check_build_image, image_after_build
+    from tfwheelbuild.imagejob import check_build_image, image_after_build
     from tfwheelbuild.publish import resolve_index
 
     image_request = check_build_image(request.image_tag, python=request.python, push=request.push_image,

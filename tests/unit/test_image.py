@@ -21,14 +21,13 @@ from tfwheelbuild.errors import (
 )
 from tfwheelbuild.image import (
     DEFAULT_REGISTRY,
-    check_push,
     explain_install,
     image_python,
     oci_labels,
     parse_tag,
-    registry_credentials,
     render,
 )
+from tfwheelbuild.registry import check_push, registry_credentials
 from tfwheelbuild.wheelinfo import WheelInfo
 
 
@@ -206,9 +205,9 @@ def test_an_unreachable_registry_is_exit_52(registry: tuple[str, type[Registry]]
 
 
 def test_nightly_image_keys_resolve_and_a_bad_repository_is_refused_before_any_build() -> None:
-    from tfwheelbuild.cli_image import check_build_image
     from tfwheelbuild.config import resolve
     from tfwheelbuild.errors import ConfigError
+    from tfwheelbuild.imagejob import check_build_image
 
     settings = resolve({}, {"TFWHEELBUILD_IMAGE": "registry.example.invalid/ml/tensorflow",
                             "TFWHEELBUILD_IMAGE_PUSH": "false"}, None)
