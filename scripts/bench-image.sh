@@ -12,7 +12,7 @@ cp "$wheel" "$work/ours/wheels/"; cp "$wheel" "$work/plain/"
 ca=/etc/ssl/certs/ca-certificates.crt; [ -f "$ca" ] || ca=/dev/null
 cp "$ca" "$work/ours/ca-bundle.pem"; cp "$ca" "$work/plain/ca-bundle.pem"
 "$(dirname "$0")/../.venv/bin/python" -c "
-import sys; from tfwheelbuild.image import render
+import sys; from tfwheelbuild.userimage.image import render
 print(render(sys.argv[1], sys.argv[2], [sys.argv[3]])['Dockerfile'].decode())" "$runtime" "$py" "$name" \
   > "$work/ours/Dockerfile"
 cat > "$work/plain/Dockerfile" <<DOCKERFILE

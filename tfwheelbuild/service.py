@@ -18,15 +18,15 @@ from typing import Protocol
 
 from packaging.utils import parse_wheel_filename
 
-from tfwheelbuild.config import Settings
-from tfwheelbuild.entry_record import EntryRecord
+from tfwheelbuild.core.config import Settings
 from tfwheelbuild.errors import TfwbError
-from tfwheelbuild.history import History, now_iso
+from tfwheelbuild.index.publish import IndexTarget, index_files
+from tfwheelbuild.index.simple import LocalIndex
 from tfwheelbuild.plan import BuildOptions, PatchFile
-from tfwheelbuild.publish import IndexTarget, index_files
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.results import BuildResult, EntryResult, Published
-from tfwheelbuild.simple_index import LocalIndex
+from tfwheelbuild.runs.entry import EntryRecord
+from tfwheelbuild.runs.history import History, now_iso
 
 Say = Callable[[str], None]
 
@@ -79,8 +79,8 @@ class Recorder(Protocol):
 
 def choose_recipe(request: BuildRequest) -> tuple[Recipe | None, Callable[[str, str], Recipe] | None]:
     """The written recipe, checked against the release's Pythons now; an inferred one is checked in `prepare`."""
-    from tfwheelbuild.infer import wanted_recipe
     from tfwheelbuild.recipes import check_python
+    from tfwheelbuild.recipes.infer import wanted_recipe
 
     recipe, infer = wanted_recipe(request.tf_version, request.recipe_file)
     if recipe is not None and not infer:
@@ -95,11 +95,11 @@ def prepare(request: BuildRequest, settings: Settings, *, explain: Say | None, p
     `explain` hears what inference found; `probe` asks a --bazel-mirror whether it answers; `chosen` is
     `choose_recipe`'s answer when the caller asked it first.
     """
-    from tfwheelbuild.infer import inference_lines
-    from tfwheelbuild.jobs import build_options
-    from tfwheelbuild.patchset import find_patches
+    from tfwheelbuild.buildopts import build_options
+    from tfwheelbuild.core.patchset import find_patches
     from tfwheelbuild.plan import nightly_repo_env
     from tfwheelbuild.recipes import check_python
+    from tfwheelbuild.recipes.infer import inference_lines
 
     recipe, infer = chosen or choose_recipe(request)
     opts = build_options(request.tf_version, request.python, settings, nightly_date=request.nightly_date)
@@ -112,11 +112,11 @@ def prepare(request: BuildRequest, settings: Settings, *, explain: Say | None, p
     assert recipe is not None
     nightly_repo_env(recipe, opts.nightly_date)  # bad dates and pre-2.20 releases fail before any work
     if opts.deps is not None:  # another release's or Python's bundle, or a corrupt one: refused before any work
-        from tfwheelbuild.deps import check_bundle
+        from tfwheelbuild.artifacts.deps import check_bundle
 
         check_bundle(opts.deps, opts.tf_version, opts.python)
     elif opts.bazel_mirror and probe:
-        from tfwheelbuild.deps import probe_mirror
+        from tfwheelbuild.artifacts.deps import probe_mirror
 
         probe_mirror(opts.bazel_mirror)
     patches = find_patches(recipe.release, opts.patch_dirs, include_default=opts.default_patches)
@@ -131,8 +131,8 @@ def run_entry(prepared: Prepared, request: BuildRequest, settings: Settings, *, 
     With `request.publish` and no `target`, the index comes from the settings; without `history` the
     service opens the run history for the index's records itself.
     """
-    from tfwheelbuild.imagejob import check_build_image, image_after_build
-    from tfwheelbuild.publish import resolve_index
+    from tfwheelbuild.index.publish import resolve_index
+    from tfwheelbuild.userimage.job import check_build_image, image_after_build
 
     image_request = check_build_image(request.image_tag, python=request.python, push=request.push_image,
                                       registry_auth=request.registry_auth)
@@ -175,8 +175,8 @@ def build_and_publish(prepared: Prepared, request: BuildRequest, settings: Setti
                       history: History | None, say: Say) -> tuple[BuildResult, Published | None]:
     """The engine's part: pin the source, build or skip by key (in the output dir, and on the index when
     publishing), then publish a wheel the index lacks and install it back."""
-    from tfwheelbuild.manifest import check_writable
-    from tfwheelbuild.pipeline import run_build
+    from tfwheelbuild.artifacts.manifest import check_writable
+    from tfwheelbuild.pipeline.run import run_build
 
     check_writable(prepared.opts.output)
     opts, commit = pin_source(prepared.opts, prepared.recipe, say)
@@ -224,9 +224,9 @@ def pin_source(opts: BuildOptions, recipe: Recipe, say: Callable[[str], None]) -
     A branch (tracking `r2.20` or `master`) builds its newest commit with a nightly version stamp,
     through the release's own ML_WHEEL_TYPE where it has one (2.20+), as tf-nightly does.
     """
-    from tfwheelbuild.preflight import check_remote, resolve_ref
-    from tfwheelbuild.remote import remote_plan
-    from tfwheelbuild.validate import release_tag
+    from tfwheelbuild.core.remote import remote_plan
+    from tfwheelbuild.core.validate import release_tag
+    from tfwheelbuild.engine.preflight import check_remote, resolve_ref
 
     check_remote(remote_plan(opts), say)
     full, commit = resolve_ref(opts.source, opts.ref or release_tag(opts.tf_version))
@@ -270,8 +270,8 @@ def index_lookup(target: IndexTarget, history: History) -> Callable[[str], str |
 def publish_and_verify(wheel: Path, build_key: str, target: IndexTarget, history: History, *, verify: bool,
                        settings: Settings, verbose: bool = False) -> Published:
     """Publish a tested wheel, record it under its key, then install it back from the index."""
-    from tfwheelbuild.indexverify import verify_from_index
-    from tfwheelbuild.publish import publish, verify_published
+    from tfwheelbuild.index.publish import publish, verify_published
+    from tfwheelbuild.index.verify import verify_from_index
 
     result = publish([wheel], target)[0]
     history.record_published(build_key, target.display, wheel.name, result.sha256)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import FIXTURE_PATCHES, tfwheelbuild
-from tfwheelbuild.engine import BUILD_LABEL, Engine
-from tfwheelbuild.locks import run_lock
+from tfwheelbuild.engine.client import BUILD_LABEL, Engine
+from tfwheelbuild.engine.locks import run_lock
 
 pytestmark = pytest.mark.engine
 

@@ -48,7 +48,7 @@ def test_x86_64_wheel_is_refused_in_one_line(tmp_path: Path, work_dir: Path) -> 
 
 def test_official_wheel_passes_the_deep_check_and_a_wrong_py_is_refused_before_any_container(
         real_wheel: Path, tmp_path: Path) -> None:
-    from tfwheelbuild.wheelinfo import inspect_wheel
+    from tfwheelbuild.artifacts.wheelinfo import inspect_wheel
 
     info = inspect_wheel(real_wheel, python="3.11")  # WHEEL tags = both name tags, every ELF member AArch64
     assert info.platforms == ("manylinux2014_aarch64", "manylinux_2_17_aarch64")
@@ -61,10 +61,10 @@ def test_official_wheel_passes_the_deep_check_and_a_wrong_py_is_refused_before_a
 def test_official_wheel_is_64k_page_ready_and_under_upstreams_size_limit(real_wheel: Path) -> None:
     # What upstream ships, measured by the checks our repair applies: every ELF file aligned for 64 KiB
     # pages (69 of them in 2.16.1), and the wheel (208.8 MiB) under the 240M default limit.
-    from tfwheelbuild.pagecheck import small_page_members
+    from tfwheelbuild.artifacts.pagecheck import small_page_members
+    from tfwheelbuild.artifacts.wheelinfo import inspect_wheel
+    from tfwheelbuild.pipeline.stages.repair import check_pages, check_size
     from tfwheelbuild.plan import DEFAULT_MAX_WHEEL_SIZE, RepairPlan
-    from tfwheelbuild.stages.repair import check_pages, check_size
-    from tfwheelbuild.wheelinfo import inspect_wheel
 
     info = inspect_wheel(real_wheel, check_elf=False)
     assert len(info.load_alignments) >= 60 and not small_page_members(list(info.load_alignments))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.entry_record import EntryRecord as ReportEntry
-from tfwheelbuild.report import PALETTE, RunReport, write_report
+from tfwheelbuild.runs.entry import EntryRecord as ReportEntry
+from tfwheelbuild.runs.report import PALETTE, RunReport, write_report
 
 STAGES = (("images", 5.0, "passed"), ("compile", 90.0, "passed"), ("repair", 5.0, "passed"))
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.engine.preflight import resolve_ref
 from tfwheelbuild.errors import SourceError
 from tfwheelbuild.plan import BuildOptions
-from tfwheelbuild.preflight import resolve_ref
 from tfwheelbuild.recipes import recipe_for
 from tfwheelbuild.service import pin_source
 

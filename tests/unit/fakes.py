@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfwheelbuild.buildlog import BuildLog
-from tfwheelbuild.context import BuildContext
-from tfwheelbuild.engine import ARM64, Engine, EngineInfo, LineSink, Mount
+from tfwheelbuild.engine.client import ARM64, Engine, EngineInfo, LineSink, Mount
+from tfwheelbuild.pipeline.buildlog import BuildLog
+from tfwheelbuild.pipeline.context import BuildContext
 from tfwheelbuild.plan import BuildOptions, PatchFile, make_plan
 from tfwheelbuild.recipes import recipe_for
 

@@ -417,8 +417,8 @@ def test_command_lines_click_cannot_parse(home: Path, args: list[str], words: tu
 
 
 def test_unwritable_work_dir_log_and_lock(tmp_path: Path) -> None:
-    from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.locks import cache_lock
+    from tfwheelbuild.engine.locks import cache_lock
+    from tfwheelbuild.pipeline.buildlog import BuildLog
 
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

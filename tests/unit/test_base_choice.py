@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild import imagebuild as images
-from tfwheelbuild.buildlog import BuildLog
+from tfwheelbuild.engine import imagebuild as images
 from tfwheelbuild.errors import ImageError
+from tfwheelbuild.pipeline.buildlog import BuildLog
 from tfwheelbuild.plan import base_plan
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.bootstrap import base_tag, debootstrap_default_mirror, host_mirror
+from tfwheelbuild.engine.bootstrap import base_tag, debootstrap_default_mirror, host_mirror
 
 DEB822 = """\
 Types: deb
@@ -114,7 +114,7 @@ def test_a_rolling_suite_base_lets_apt_read_an_expired_release(monkeypatch: pyte
                                                                 suite: str, checked: bool) -> None:
     """Before: a sid base from a mirror snapshot a week old could not `apt-get update` ("Release file ...
     is expired"), so the runtime image for its python3.14 failed with exit 32."""
-    from tfwheelbuild import bootstrap
+    from tfwheelbuild.engine import bootstrap
 
     seen: dict[str, bool] = {}
 
@@ -138,8 +138,8 @@ def test_a_rolling_suite_base_lets_apt_read_an_expired_release(monkeypatch: pyte
             pass
 
     monkeypatch.setattr(bootstrap, "_run", fake_run)
-    monkeypatch.setattr("tfwheelbuild.bootstrap.shutil.which", lambda name: "/usr/sbin/" + name)
-    monkeypatch.setattr("tfwheelbuild.bootstrap.os.geteuid", lambda: 0)
+    monkeypatch.setattr("tfwheelbuild.engine.bootstrap.shutil.which", lambda name: "/usr/sbin/" + name)
+    monkeypatch.setattr("tfwheelbuild.engine.bootstrap.os.geteuid", lambda: 0)
     bootstrap.bootstrap_base(FakeEngine(), suite, "http://mirror.example.invalid/debian", FakeLog(),  # type: ignore[arg-type]
                              arch="amd64")
     assert seen["conf"] is not checked

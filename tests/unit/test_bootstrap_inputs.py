@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.bootstrap import check_mirror, check_suite, check_suite_on_mirror, debian_suites, mirror_serves
+from tfwheelbuild.engine.bootstrap import check_mirror, check_suite, check_suite_on_mirror, debian_suites, mirror_serves
 from tfwheelbuild.errors import UsageError
 
 

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from tfwheelbuild import validate
+from tfwheelbuild.core import validate
+from tfwheelbuild.engine.imagebuild import render
 from tfwheelbuild.errors import UsageError
-from tfwheelbuild.imagebuild import render
 from tfwheelbuild.plan import GIB, BuildOptions, make_plan
 from tfwheelbuild.recipes import recipe_for
 
@@ -77,7 +77,7 @@ def test_the_probe_reads_a_sysroots_glibc_from_its_headers(tmp_path: object) -> 
     import importlib.util
     from pathlib import Path
 
-    from tfwheelbuild import resources
+    from tfwheelbuild.util import resources
 
     spec = importlib.util.spec_from_file_location("toolchain_probe", str(resources.buildenv("toolchain_probe.py")))
     assert spec and spec.loader
@@ -90,8 +90,8 @@ def test_the_probe_reads_a_sysroots_glibc_from_its_headers(tmp_path: object) -> 
 
 
 def test_a_given_image_without_the_releases_clang_is_named_in_one_line() -> None:
+    from tfwheelbuild.engine.imagebuild import _explain
     from tfwheelbuild.errors import ImageError
-    from tfwheelbuild.imagebuild import _explain
 
     generic = ImageError("building tfwheelbuild/builder:py3-0 failed: The command ... returned a non-zero code: 1")
     line = "\x1b[91merror: the builder image has no clang at /usr/lib/llvm-18/bin/clang (it has: llvm-17)\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.buildlog import BAZEL_PROGRESS, BuildLog, first_error_block
+from tfwheelbuild.pipeline.buildlog import BAZEL_PROGRESS, BuildLog, first_error_block
 
 BAZEL_FAILURE = [
     "+ builder: bazel build //tensorflow/tools/pip_package:wheel",
@@ -140,13 +140,13 @@ def test_non_tty_progress_prints_a_plain_line(tmp_path: Path) -> None:
     ("INFO: Build completed successfully, 1 total action", {}),
 ])
 def test_bazel_process_summary_is_parsed(line: str, expected: dict[str, int]) -> None:
-    from tfwheelbuild.stages.compile import _cache_summary
+    from tfwheelbuild.pipeline.stages.compile import _cache_summary
 
     assert _cache_summary(line) == expected
 
 
 def test_bazel_4_disk_cache_hits_counted_as_remote_are_named_as_disk_without_a_remote_cache() -> None:
-    from tfwheelbuild.stages.compile import _cache_summary
+    from tfwheelbuild.pipeline.stages.compile import _cache_summary
 
     line = "INFO: 12 processes: 9 remote cache hit, 3 internal."
     assert _cache_summary(line, remote=False) == {"disk cache hit": 9, "internal": 3}
@@ -161,7 +161,7 @@ def test_bazel_4_disk_cache_hits_counted_as_remote_are_named_as_disk_without_a_r
     (["INFO: Build completed successfully, 1 total action"], ""),
 ])
 def test_the_last_process_summary_line_is_found(output: list[str], expected: str) -> None:
-    from tfwheelbuild.stages.compile import process_summary
+    from tfwheelbuild.pipeline.stages.compile import process_summary
 
     assert process_summary(output) == expected
 
@@ -176,7 +176,7 @@ def test_bar_draws_in_a_terminal_that_reports_no_size(tmp_path: Path) -> None:
     import sys
 
     leader, follower = pty.openpty()
-    code = ("from pathlib import Path\nfrom tfwheelbuild.buildlog import BuildLog\n"
+    code = ("from pathlib import Path\nfrom tfwheelbuild.pipeline.buildlog import BuildLog\n"
             f"log = BuildLog(Path({str(tmp_path / 'b.log')!r}))\n"
             "for i in range(4):\n    log.line(f'[{i} / 12] Compiling unit_{i}.cc')\nlog.close()\n")
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tfwheelbuild.ci import endgroup, github_actions, group, step_summary, write_step_summary
+from tfwheelbuild.util.ci import endgroup, github_actions, group, step_summary, write_step_summary
 
 
 def test_detection() -> None:

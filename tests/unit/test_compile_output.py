@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfwheelbuild.stages.compile import built_outputs
+from tfwheelbuild.pipeline.stages.compile import built_outputs
 
 LOG = """\
 INFO: Found 1 target...
@@ -25,7 +25,7 @@ def test_several_outputs_and_none() -> None:
 
 
 def test_oom_kill_counter_from_cgroup_v1_and_v2() -> None:
-    from tfwheelbuild.stages.compile import parse_oom_kills
+    from tfwheelbuild.pipeline.stages.compile import parse_oom_kills
 
     v1 = ["oom_kill_disable 0", "under_oom 0", "oom_kill 2"]
     v2 = ["low 0", "high 0", "max 7", "oom 3", "oom_kill 3", "oom_group_kill 0"]
@@ -36,8 +36,8 @@ def test_oom_kill_counter_from_cgroup_v1_and_v2() -> None:
 
 def test_an_oom_kill_is_reported_with_settings_that_would_fit() -> None:
     from tfwheelbuild.errors import CompileError, OutOfMemoryError
+    from tfwheelbuild.pipeline.stages.compile import _classify
     from tfwheelbuild.plan import CompilePlan
-    from tfwheelbuild.stages.compile import _classify
 
     plan = CompilePlan(bazel_startup=(), bazel_build=(), target="//t", package_cmd=(), env=(), jobs=4,
                        ram_mb=8000, memory_bytes=10 * 2**30)

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tfwheelbuild.config import ConfigFile, find_config, load_config, resolve
+from tfwheelbuild.core.config import ConfigFile, find_config, load_config, resolve
+from tfwheelbuild.core.matrix import format_github_matrix, format_matrix_table, resolve_matrix
+from tfwheelbuild.core.option_docs import reference_markdown
+from tfwheelbuild.core.options import BY_NAME, OPTIONS
 from tfwheelbuild.errors import ConfigError, UsageError
-from tfwheelbuild.matrix import format_github_matrix, format_matrix_table, resolve_matrix
-from tfwheelbuild.option_docs import reference_markdown
-from tfwheelbuild.options import BY_NAME, OPTIONS
 
 
 def _file(tmp_path: Path, text: str, name: str = "tfwheelbuild.toml") -> ConfigFile:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.crosscheck import missing_paths_script, parse_missing, toolchain_paths
+from tfwheelbuild.core.crosscheck import missing_paths_script, parse_missing, toolchain_paths
 
 FIXTURE_BUILD = (Path(__file__).parents[1] / "fixtures" / "tfshaped" / "tensorflow" / "tools" / "toolchains"
                  / "cross_compile" / "cc" / "BUILD")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tfwheelbuild import deps
+from tfwheelbuild.artifacts import deps
 from tfwheelbuild.cli import main
 from tfwheelbuild.errors import DepsCorruptError, DepsMismatchError, MirrorError
 
@@ -205,7 +205,7 @@ def test_build_refuses_another_builds_or_a_corrupt_bundle_before_any_work(tmp_pa
 
 
 def test_plan_with_a_bundle_uses_it_as_the_repository_cache_and_keeps_the_build_key() -> None:
-    from tfwheelbuild.key import build_key
+    from tfwheelbuild.core.key import build_key
     from tfwheelbuild.plan import CACHE, DEPS_CACHE, BuildOptions, BuildPlan, make_plan
     from tfwheelbuild.recipes import recipe_for
 

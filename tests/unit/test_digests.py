@@ -2,7 +2,7 @@ import hashlib
 import io
 from pathlib import Path
 
-from tfwheelbuild.digests import CHUNK, sha256_file, sha256_stream
+from tfwheelbuild.util.digests import CHUNK, sha256_file, sha256_stream
 
 
 def test_sha256_file_matches_hashlib_across_chunks(tmp_path: Path) -> None:

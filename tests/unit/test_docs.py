@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tfwheelbuild.option_docs import reference_markdown
+from tfwheelbuild.core.option_docs import reference_markdown
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -16,4 +16,4 @@ def test_readme_configuration_reference_matches_the_options() -> None:
     assert found, "README.md lost its config-reference markers"
     assert found.group(1).strip() == reference_markdown().strip(), (
         "README's configuration reference is stale: paste the output of "
-        "`python -c 'from tfwheelbuild.option_docs import reference_markdown; print(reference_markdown())'`")
+        "`python -c 'from tfwheelbuild.core.option_docs import reference_markdown; print(reference_markdown())'`")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild import doctor
-from tfwheelbuild.doctor import GIB, Check, binfmt_check, disk_check, format_table, ram_check, url_check
+from tfwheelbuild.engine import doctor
+from tfwheelbuild.engine.doctor import GIB, Check, binfmt_check, disk_check, format_table, ram_check, url_check
 
 
 def test_ram_per_job() -> None:
@@ -20,7 +20,7 @@ def test_ram_per_job() -> None:
 def test_disk_thresholds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for free, status in ((5, "fail"), (30, "warn"), (100, "ok")):
         usage = doctor.shutil._ntuple_diskusage(0, 0, free * GIB)  # type: ignore[attr-defined]
-        monkeypatch.setattr("tfwheelbuild.doctor.shutil.disk_usage", lambda _p, u=usage: u)
+        monkeypatch.setattr("tfwheelbuild.engine.doctor.shutil.disk_usage", lambda _p, u=usage: u)
         assert disk_check("work disk", tmp_path / "not" / "yet").status == status
 
 

@@ -13,9 +13,9 @@ import pytest
 import requests.exceptions
 import urllib3.exceptions
 
-from tfwheelbuild.engine import Engine, EngineInfo, Mount, _lines, check_engine_address
-from tfwheelbuild.engine_failures import container_error as _container_error
-from tfwheelbuild.engine_failures import first_line as _first_line
+from tfwheelbuild.engine.client import Engine, EngineInfo, Mount, _lines, check_engine_address
+from tfwheelbuild.engine.failures import container_error as _container_error
+from tfwheelbuild.engine.failures import first_line as _first_line
 from tfwheelbuild.errors import (
     EmulationMissingError,
     EngineError,

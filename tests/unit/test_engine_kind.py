@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tfwheelbuild.doctor import binfmt_check
-from tfwheelbuild.engine import Engine, EngineInfo, engine_kind
+from tfwheelbuild.engine.client import Engine, EngineInfo, engine_kind
+from tfwheelbuild.engine.doctor import binfmt_check
 from tfwheelbuild.plan import BuildOptions, make_plan
 from tfwheelbuild.recipes import recipe_for
 

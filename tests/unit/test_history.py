@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.entry_record import EntryRecord
 from tfwheelbuild.errors import OutputError
-from tfwheelbuild.history import SCHEMA_VERSION, History, default_history_path
+from tfwheelbuild.runs.entry import EntryRecord
+from tfwheelbuild.runs.history import SCHEMA_VERSION, History, default_history_path
 
 
 def entry(identifier: str = "2.17.0-py3.11", status: str = "built", seconds: float = 100.0,

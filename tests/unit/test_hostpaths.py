@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.hostpaths import data_dir, default_work_root
+from tfwheelbuild.util.hostpaths import data_dir, default_work_root
 
 
 @pytest.mark.parametrize(("env", "wanted"), [

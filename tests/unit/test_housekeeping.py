@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.engine import Resource, ToolContainer
-from tfwheelbuild.errors import UsageError
-from tfwheelbuild.housekeeping import (
+from tfwheelbuild.engine.client import Resource, ToolContainer
+from tfwheelbuild.engine.housekeeping import (
     LIVE,
     UNKNOWN,
     containers_to_clean,
@@ -21,8 +20,9 @@ from tfwheelbuild.housekeeping import (
     parse_age,
     staging_dirs,
 )
-from tfwheelbuild.locks import LOCK_LABEL
-from tfwheelbuild.report import human_size
+from tfwheelbuild.engine.locks import LOCK_LABEL
+from tfwheelbuild.errors import UsageError
+from tfwheelbuild.runs.report import human_size
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("2", 172800)])

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tfwheelbuild import httpget
+from tfwheelbuild.util import httpget
 
 
 class _Refuses(http.server.BaseHTTPRequestHandler):

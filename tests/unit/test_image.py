@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.artifacts.wheelinfo import WheelInfo
 from tfwheelbuild.errors import (
     ImageError,
     ImagePythonError,
@@ -19,7 +20,7 @@ from tfwheelbuild.errors import (
     RegistryCredentialsError,
     RegistryUnreachableError,
 )
-from tfwheelbuild.image import (
+from tfwheelbuild.userimage.image import (
     DEFAULT_REGISTRY,
     explain_install,
     image_python,
@@ -27,8 +28,7 @@ from tfwheelbuild.image import (
     parse_tag,
     render,
 )
-from tfwheelbuild.registry import check_push, registry_credentials
-from tfwheelbuild.wheelinfo import WheelInfo
+from tfwheelbuild.userimage.registry import check_push, registry_credentials
 
 
 def wheel(name: str = "tensorflow-2.16.1-cp311-cp311-manylinux_2_17_aarch64.whl", pythons: tuple[str, ...] = ("cp311",),
@@ -205,9 +205,9 @@ def test_an_unreachable_registry_is_exit_52(registry: tuple[str, type[Registry]]
 
 
 def test_nightly_image_keys_resolve_and_a_bad_repository_is_refused_before_any_build() -> None:
-    from tfwheelbuild.config import resolve
+    from tfwheelbuild.core.config import resolve
     from tfwheelbuild.errors import ConfigError
-    from tfwheelbuild.imagejob import check_build_image
+    from tfwheelbuild.userimage.job import check_build_image
 
     settings = resolve({}, {"TFWHEELBUILD_IMAGE": "registry.example.invalid/ml/tensorflow",
                             "TFWHEELBUILD_IMAGE_PUSH": "false"}, None)

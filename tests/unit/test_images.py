@@ -6,10 +6,10 @@ import dataclasses
 import re
 from pathlib import Path
 
-from tfwheelbuild import resources
-from tfwheelbuild.imagebuild import content_tag, render
+from tfwheelbuild.engine.imagebuild import content_tag, render
 from tfwheelbuild.plan import ImageRecipe, builder_recipe, runtime_recipe
 from tfwheelbuild.recipes import recipe_for
+from tfwheelbuild.util import resources
 
 BASE = "ubuntu:22.04"
 BASE_ID = "sha256:" + "1" * 64
@@ -129,7 +129,7 @@ def test_content_tag_python_in_the_tag() -> None:
 
 
 def test_cross_builder_context_carries_the_launcher_and_ca(tmp_path: Path) -> None:
-    from tfwheelbuild.imagebuild import render
+    from tfwheelbuild.engine.imagebuild import render
     from tfwheelbuild.plan import builder_recipe
 
     ca = tmp_path / "ca.pem"
@@ -161,8 +161,8 @@ def test_builder_with_clang_names_the_wanted_major_and_the_sysroots() -> None:
 
 
 def test_failed_clang_builder_names_the_cause_and_the_way_out() -> None:
+    from tfwheelbuild.engine.imagebuild import _explain
     from tfwheelbuild.errors import ImageError
-    from tfwheelbuild.imagebuild import _explain
 
     generic = ImageError("building tfwheelbuild/builder:py3-0 failed: The command ... returned a non-zero code: 1")
     for line in ("error: the base's apt offers no clang within 2 majors of 17",

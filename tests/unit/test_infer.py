@@ -1,4 +1,4 @@
-"""Recipe inference (tfwheelbuild/infer.py): facts read from a checkout, laid over a written recipe."""
+"""Recipe inference (tfwheelbuild/recipes/infer.py): facts read from a checkout, laid over a written recipe."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tfwheelbuild.errors import InferenceError, UnknownReleaseError
-from tfwheelbuild.infer import (
+from tfwheelbuild.recipes import RECIPE_KEYS, load_recipes
+from tfwheelbuild.recipes.infer import (
     INFERRED_KEYS,
     DirCheckout,
     Inference,
@@ -20,7 +21,6 @@ from tfwheelbuild.infer import (
     inference_record,
     wanted_recipe,
 )
-from tfwheelbuild.recipes import RECIPE_KEYS, load_recipes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 sys.path.insert(0, str(FIXTURES))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.key import build_key, key_material
+from tfwheelbuild.core.key import build_key, key_material
 from tfwheelbuild.plan import GIB, BuildOptions, BuildPlan, PatchFile, make_plan
 from tfwheelbuild.recipes import recipe_for
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.locks import LOCK_LABEL, RUN_LOCK, cache_lock, dir_is_live, flock, run_is_live, run_lock
+from tfwheelbuild.engine.locks import LOCK_LABEL, RUN_LOCK, cache_lock, dir_is_live, flock, run_is_live, run_lock
 
 
 def _hold(root: str, seconds: float, ready: multiprocessing.synchronize.Event) -> None:

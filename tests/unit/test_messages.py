@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.test_bad_input import assert_refused, build, tfwheelbuild
 from tfwheelbuild.cli import main
-from tfwheelbuild.cli_base import runtime_test_summary as summary_of
+from tfwheelbuild.cli.base import runtime_test_summary as summary_of
 from tfwheelbuild.errors import ConfigError, PatchError, RuntimeTestError, UsageError
 
 # ------------------------------------------------------------------------------ fix lines and wording
@@ -76,11 +76,11 @@ def test_a_failed_runtime_test_outside_a_build_says_nothing_of_quarantine() -> N
 
 def test_a_failed_runtime_test_in_a_build_names_the_quarantine_dir(tmp_path: Path, monkeypatch: Any,
                                                                    make_wheel: Any) -> None:
-    from tfwheelbuild.buildlog import BuildLog
-    from tfwheelbuild.context import BuildContext
+    from tfwheelbuild.pipeline.buildlog import BuildLog
+    from tfwheelbuild.pipeline.context import BuildContext
+    from tfwheelbuild.pipeline.stages import runtime_test
     from tfwheelbuild.plan import BuildOptions, make_plan
     from tfwheelbuild.recipes import recipe_for
-    from tfwheelbuild.stages import runtime_test
 
     def fail(*_args: object, **_kw: object) -> dict[str, object]:
         raise RuntimeTestError("runtime test step `python smoke_test.py` failed (exit 1): boom")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tfwheelbuild.entry_record import EntryRecord as Outcome
 from tfwheelbuild.errors import CompileError, EngineError, Interrupted, PublishError, RuntimeTestError
-from tfwheelbuild.nightly import Entry, describe, is_infrastructure, run_entries, run_status
+from tfwheelbuild.runs.entry import EntryRecord as Outcome
+from tfwheelbuild.runs.nightly import Entry, describe, is_infrastructure, run_entries, run_status
 
 A = Entry(identifier="2.16.1-py3.11", tf_version="2.16.1", python="3.11")
 B = Entry(identifier="2.17.0-py3.11", tf_version="2.17.0", python="3.11")

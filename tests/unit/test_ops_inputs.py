@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tfwheelbuild.cli import main
-from tfwheelbuild.engine import Engine, Resource, ToolContainer
+from tfwheelbuild.engine.client import Engine, Resource, ToolContainer
+from tfwheelbuild.engine.locks import LOCK_LABEL, RUN_LOCK, run_lock
 from tfwheelbuild.errors import ImageError
-from tfwheelbuild.locks import LOCK_LABEL, RUN_LOCK, run_lock
 
 
 class FakeEngine:
@@ -169,7 +169,7 @@ def test_doctor_bad_mirror_is_refused_before_any_check(tmp_path: Path, engine_ca
 
 @pytest.mark.allow_subprocess
 def test_doctor_uses_a_local_arm64_image_and_never_pulls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tfwheelbuild.doctor as doctor
+    import tfwheelbuild.engine.doctor as doctor
 
     seen: list[str] = []
 

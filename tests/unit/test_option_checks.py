@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.conftest import WheelMaker
 from tests.unit.test_bad_input import assert_refused, build, git_repo, tfwheelbuild
-from tfwheelbuild import validate
+from tfwheelbuild.core import validate
 from tfwheelbuild.errors import ConfigError, UnknownReleaseError, UnsupportedPythonError, UsageError
 
 

@@ -16,11 +16,11 @@ import tomllib
 from click.testing import CliRunner
 
 from tfwheelbuild.cli import main
-from tfwheelbuild.cliutil import declared_option, resolve_settings, settings_options
-from tfwheelbuild.config import load_config
+from tfwheelbuild.cli.edge import declared_option, resolve_settings, settings_options
+from tfwheelbuild.core.config import load_config
+from tfwheelbuild.core.option_docs import json_schema, schema_json
+from tfwheelbuild.core.options import BY_FIELD, BY_NAME, OPTIONS
 from tfwheelbuild.errors import ConfigError
-from tfwheelbuild.option_docs import json_schema, schema_json
-from tfwheelbuild.options import BY_FIELD, BY_NAME, OPTIONS
 from tfwheelbuild.plan import BuildOptions
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.artifacts.pagecheck import LoadAlignment, NotElf, load_alignments, small_page_members
+from tfwheelbuild.artifacts.wheelinfo import inspect_wheel
 from tfwheelbuild.errors import PageAlignmentError, WheelTooLargeError
-from tfwheelbuild.pagecheck import LoadAlignment, NotElf, load_alignments, small_page_members
+from tfwheelbuild.pipeline.stages.repair import check_pages, check_size
 from tfwheelbuild.plan import RepairPlan
-from tfwheelbuild.stages.repair import check_pages, check_size
-from tfwheelbuild.wheelinfo import inspect_wheel
 
 WheelMaker = Callable[..., Path]
 PT_NOTE, PT_LOAD, PT_GNU_STACK = 4, 1, 0x6474E551

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild import resources
+from tfwheelbuild.core.patchset import find_patches, read_series, series_in
 from tfwheelbuild.errors import PatchError
-from tfwheelbuild.patchset import find_patches, read_series, series_in
+from tfwheelbuild.util import resources
 
 
 def _write(path: Path, text: str) -> Path:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.unit.fakes import FakeEngine, make_context
-from tfwheelbuild.buildlog import first_error_block
-from tfwheelbuild.context import BuildContext
 from tfwheelbuild.errors import CompileError, Interrupted, TfwbError
-from tfwheelbuild.pipeline import STAGES, StageResult, run_pipeline
-from tfwheelbuild.stages import Stage
+from tfwheelbuild.pipeline.buildlog import first_error_block
+from tfwheelbuild.pipeline.context import BuildContext
+from tfwheelbuild.pipeline.run import STAGES, StageResult, run_pipeline
+from tfwheelbuild.pipeline.stages import Stage
 
 
 @dataclass(kw_only=True)
@@ -45,7 +45,7 @@ def _no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     now = [100.0]
-    monkeypatch.setattr("tfwheelbuild.pipeline.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("tfwheelbuild.pipeline.run.time.monotonic", lambda: now[0])
     return now
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tfwheelbuild.errors import CredentialsError, PublishError, VersionConflictError
-from tfwheelbuild.publish import _Links, _twine_error, resolve_index, simple_url_for
-from tfwheelbuild.redact import redact
+from tfwheelbuild.index.publish import _Links, _twine_error, resolve_index, simple_url_for
+from tfwheelbuild.util.redact import redact
 
 
 @pytest.mark.parametrize(("value", "upload", "simple"), [
@@ -76,7 +76,7 @@ def test_simple_url_for_keeps_explicit_simple() -> None:
 
 
 def test_credentials_in_the_index_url_never_reach_argv_or_results() -> None:
-    from tfwheelbuild.publish import _credentials
+    from tfwheelbuild.index.publish import _credentials
 
     target = resolve_index("https://ci:s3cret@pypi.corp/")
     assert "s3cret" not in target.display + target.simple_url
@@ -132,7 +132,7 @@ def test_plainly_written_paths_make_directory_indexes(tmp_path: Path, monkeypatc
 def test_a_failed_verify_withdraws_the_file_from_a_directory_index(tmp_path: Path) -> None:
     from tests.unit.conftest import write_wheel
     from tfwheelbuild.errors import RuntimeTestError
-    from tfwheelbuild.publish import publish, verify_published
+    from tfwheelbuild.index.publish import publish, verify_published
 
     target = resolve_index(str(tmp_path / "index"))
     wheel = write_wheel(tmp_path)
@@ -156,7 +156,7 @@ def test_a_failed_verify_withdraws_the_file_from_a_directory_index(tmp_path: Pat
 def test_an_engine_failure_in_verify_withdraws_nothing(tmp_path: Path) -> None:
     from tests.unit.conftest import write_wheel
     from tfwheelbuild.errors import EngineError
-    from tfwheelbuild.publish import publish, verify_published
+    from tfwheelbuild.index.publish import publish, verify_published
 
     target = resolve_index(str(tmp_path / "index"))
     result = publish([write_wheel(tmp_path)], target)[0]
@@ -171,7 +171,7 @@ def test_an_engine_failure_in_verify_withdraws_nothing(tmp_path: Path) -> None:
 
 def test_a_failed_verify_on_a_remote_index_names_the_file_to_delete(static_server: tuple[str, Path]) -> None:
     from tfwheelbuild.errors import RuntimeTestError
-    from tfwheelbuild.publish import PublishResult, verify_published
+    from tfwheelbuild.index.publish import PublishResult, verify_published
 
     url, served = static_server
     name = "tensorflow-2.16.1-cp311-cp311-linux_aarch64.whl"

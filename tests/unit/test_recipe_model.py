@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tfwheelbuild.recipe_model import KINDS, PROVENANCE_FIELDS, RECIPE_KEYS, TABLE_KEYS, Recipe
 from tfwheelbuild.recipes import OPTIONAL_KEYS, REQUIRED_KEYS, load_recipes
+from tfwheelbuild.recipes.model import KINDS, PROVENANCE_FIELDS, RECIPE_KEYS, TABLE_KEYS, Recipe
 
 
 def test_recipe_keys_are_the_record_fields_a_file_may_set() -> None:

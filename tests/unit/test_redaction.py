@@ -1,6 +1,6 @@
 """Credentials in a URL the user gives (--source https://user:token@host/tf.git, an index URL) never
 appear in what the tool prints, logs or records: errors (git's stderr included), the dry run, --json,
-the manifest, the build log, the CI summary and `doctor`. One function redacts: tfwheelbuild.redact."""
+the manifest, the build log, the CI summary and `doctor`. One function redacts: tfwheelbuild.util.redact."""
 
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 
 from tests.unit.test_bad_input import assert_refused, build, free_port, tfwheelbuild
-from tfwheelbuild.buildlog import BuildLog
-from tfwheelbuild.ci import step_summary
-from tfwheelbuild.doctor import source_check, url_check
+from tfwheelbuild.artifacts.manifest import write_manifest
+from tfwheelbuild.core.remote import redact as remote_redact
+from tfwheelbuild.engine.doctor import source_check, url_check
 from tfwheelbuild.errors import SourceError
-from tfwheelbuild.manifest import write_manifest
+from tfwheelbuild.pipeline.buildlog import BuildLog
 from tfwheelbuild.plan import BuildOptions, make_plan
 from tfwheelbuild.recipes import recipe_for
-from tfwheelbuild.redact import redact, redact_all
-from tfwheelbuild.remote import redact as remote_redact
+from tfwheelbuild.util.ci import step_summary
+from tfwheelbuild.util.redact import redact, redact_all
 
 SECRET = "s3cr3t-t0ken"
 
@@ -167,8 +167,8 @@ class _RecordingEngine:
 
 
 def test_the_source_stage_passes_the_url_in_the_environment_not_the_logged_command(tmp_path: Path) -> None:
-    from tfwheelbuild.context import BuildContext
-    from tfwheelbuild.stages import source
+    from tfwheelbuild.pipeline.context import BuildContext
+    from tfwheelbuild.pipeline.stages import source
 
     url = f"https://ci:{SECRET}@git.example.invalid/tensorflow.git"
     plan = make_plan(_options(source=url, ref="v2.16.1;touch${IFS}/tmp/x"), recipe_for("2.16.1"), patches=(),

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.core.key import key_material
 from tfwheelbuild.errors import UsageError
-from tfwheelbuild.key import key_material
+from tfwheelbuild.pipeline.stages.compile import remote_rc_lines
 from tfwheelbuild.plan import GIB, BuildOptions, BuildPlan, make_plan
 from tfwheelbuild.recipes import recipe_for
-from tfwheelbuild.stages.compile import remote_rc_lines
 
 
 def plan(**kw: object) -> BuildPlan:

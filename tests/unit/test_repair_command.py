@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tests.unit.conftest import write_wheel
 from tests.unit.fakes import FakeEngine, make_context
+from tfwheelbuild.pipeline.stages import repair
 from tfwheelbuild.plan import OUT, RAW_WHEELS
-from tfwheelbuild.stages import repair
 
 RAW = f"{OUT}/raw/demo_pkg-1.0-cp311-cp311-linux_aarch64.whl"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tfwheelbuild.stages.repair import repair_failure
-from tfwheelbuild.stages.runtime_test import wheel_digest
+from tfwheelbuild.pipeline.stages.repair import repair_failure
+from tfwheelbuild.pipeline.stages.runtime_test import wheel_digest
 
 WHEEL = "demo-1.0-cp311-cp311-linux_aarch64.whl"
 SHOW_RECENT = f"""+ builder: auditwheel show /tfwb/out/raw/{WHEEL}
@@ -100,7 +100,7 @@ def test_the_test_stage_takes_the_digest_the_repair_stage_computed(tmp_path: Pat
         read.append(path)
         return "streamed"
 
-    monkeypatch.setattr("tfwheelbuild.stages.runtime_test.sha256_file", fake_sha256)
+    monkeypatch.setattr("tfwheelbuild.pipeline.stages.runtime_test.sha256_file", fake_sha256)
     assert wheel_digest(_ctx(wheel, {"repair": {"wheel": WHEEL, "sha256": "ab" * 32}})) == "ab" * 32
     assert read == []
     # Another file than the one repair hashed: streamed, not trusted.

@@ -11,8 +11,8 @@ from urllib.request import url2pathname
 
 import pytest
 
-from tfwheelbuild.entry_record import EntryRecord as ReportEntry
-from tfwheelbuild.report import RunReport, human_duration, human_size, write_report
+from tfwheelbuild.runs.entry import EntryRecord as ReportEntry
+from tfwheelbuild.runs.report import RunReport, human_duration, human_size, write_report
 
 VOID = {"meta", "br", "link", "img", "input", "hr"}
 

@@ -13,15 +13,15 @@ import pytest
 from click.testing import CliRunner
 
 from tests.unit.conftest import write_wheel
+from tfwheelbuild.artifacts.wheeldiff import diff_wheels
+from tfwheelbuild.artifacts.wheelinfo import STAMP_FILE, ZIP_TIME_MIN, add_dist_info_file, set_build_tag, zip_time
 from tfwheelbuild.cli import main
+from tfwheelbuild.core.key import build_key, key_material
 from tfwheelbuild.errors import ConfigError
-from tfwheelbuild.key import build_key, key_material
+from tfwheelbuild.pipeline.stages.repair import stamp_bytes
+from tfwheelbuild.pipeline.stages.source import source_date_epoch
 from tfwheelbuild.plan import GIB, BuildOptions, make_plan, parse_source_date_epoch
 from tfwheelbuild.recipes import recipe_for
-from tfwheelbuild.stages.repair import stamp_bytes
-from tfwheelbuild.stages.source import source_date_epoch
-from tfwheelbuild.wheeldiff import diff_wheels
-from tfwheelbuild.wheelinfo import STAMP_FILE, ZIP_TIME_MIN, add_dist_info_file, set_build_tag, zip_time
 
 COMMIT = "ce3050c3b904801dc26f8244af1face77dedb4ad"
 BUILDER = "sha256:" + "ab" * 32

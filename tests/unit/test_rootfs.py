@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.engine.rootfs import check_sha256, expected_sha256, fetch, image_name, sums_for
 from tfwheelbuild.errors import ChecksumError, ImageError, UsageError
-from tfwheelbuild.rootfs import check_sha256, expected_sha256, fetch, image_name, sums_for
 
 HEX = "a" * 64
 

@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from tfwheelbuild.cli import main
-from tfwheelbuild.config import Settings
-from tfwheelbuild.entry_record import EntryRecord
+from tfwheelbuild.core.config import Settings
 from tfwheelbuild.errors import CompileError, OutputError, SourceError, UnsupportedPythonError
-from tfwheelbuild.history import History
-from tfwheelbuild.publish import IndexTarget
+from tfwheelbuild.index.publish import IndexTarget
 from tfwheelbuild.results import BuildResult, EntryResult, Published
+from tfwheelbuild.runs.entry import EntryRecord
+from tfwheelbuild.runs.history import History
 from tfwheelbuild.service import BuildRequest, Prepared, entry_record, run_entry
 
 REQUEST = BuildRequest(tf_version="2.17.0", python="3.11")

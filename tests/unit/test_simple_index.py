@@ -17,7 +17,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 
 from tfwheelbuild.errors import VersionConflictError, WheelInputError
-from tfwheelbuild.simple_index import LocalIndex, default_index_root
+from tfwheelbuild.index.simple import LocalIndex, default_index_root
 
 
 def build_wheel(directory: Path, *, name: str = "demo_pkg", version: str = "1.0", tag: str = "py3-none-any",

@@ -12,9 +12,9 @@ import pytest
 from tests.unit.conftest import write_wheel
 from tests.unit.fakes import FakeEngine, make_context
 from tfwheelbuild.errors import ConfigureError, EngineError, PatchError, SourceError
+from tfwheelbuild.pipeline.stages import configure, container, output, patches, source
+from tfwheelbuild.pipeline.stages.source import GIT_ENV
 from tfwheelbuild.plan import BUILD_PYTHON, CACHE, GIT_CACHE, OUT, PATCH_DIR, SRC, PatchFile
-from tfwheelbuild.stages import configure, container, output, patches, source
-from tfwheelbuild.stages.source import GIT_ENV
 
 BUILDER = "fake01" + "0" * 58
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tfwheelbuild.testcache import RuntimeTestInputs, lookup, record_pass
+from tfwheelbuild.artifacts.testcache import RuntimeTestInputs, lookup, record_pass
 
 BASE = RuntimeTestInputs(wheel_sha256="a" * 64, runtime_image_id="sha256:" + "b" * 64, python="3.11",
                   expected_version="2.16.1", index_url="", test_command="")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tfwheelbuild.core.toolchain import check_plat, configure_answers, default_plat, policy_glibc, toolchain_plan
 from tfwheelbuild.errors import UsageError
 from tfwheelbuild.recipes import load_recipes, recipe_for
-from tfwheelbuild.toolchain import check_plat, configure_answers, default_plat, policy_glibc, toolchain_plan
 
 
 @pytest.mark.parametrize(("policy", "glibc"), [("manylinux2014_aarch64", (2, 17)),

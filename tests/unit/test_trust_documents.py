@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tfwheelbuild import provenance, sbom
+from tfwheelbuild.artifacts import provenance, sbom
 
 AUDITWHEEL_SBOM = {  # what auditwheel 6.8's create_sbom_for_wheel writes when dpkg owns a grafted library
     "bomFormat": "CycloneDX", "specVersion": "1.4", "version": 1,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tfwheelbuild.artifacts.wheeldiff import ARCHIVE, diff_wheels
 from tfwheelbuild.cli import main
 from tfwheelbuild.errors import WheelInputError
-from tfwheelbuild.wheeldiff import ARCHIVE, diff_wheels
 
 WHEN = (2024, 1, 1, 0, 0, 0)
 MEMBERS: tuple[tuple[str, bytes], ...] = (

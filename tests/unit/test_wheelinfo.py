@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tfwheelbuild.artifacts.wheelinfo import inspect_wheel, set_build_tag
 from tfwheelbuild.errors import WheelInputError
-from tfwheelbuild.wheelinfo import inspect_wheel, set_build_tag
 
 WheelMaker = Callable[..., Path]
 GOMP = {"tensorflow.libs/libgomp-a34b3233.so.1.0.0": b"\x7fELF fake",
@@ -136,7 +136,7 @@ def test_output_files_get_the_umask_mode_not_mkstemps_0600(tmp_path: Path) -> No
     import os
     import stat
 
-    from tfwheelbuild.manifest import atomic_copy, write_manifest
+    from tfwheelbuild.artifacts.manifest import atomic_copy, write_manifest
 
     src = tmp_path / "src.whl"
     src.write_bytes(b"wheel")
@@ -154,7 +154,7 @@ def test_output_files_get_the_umask_mode_not_mkstemps_0600(tmp_path: Path) -> No
 def test_foreign_libraries_reads_elf_headers(tmp_path: Path) -> None:
     import zipfile
 
-    from tfwheelbuild.wheelinfo import foreign_libraries
+    from tfwheelbuild.artifacts.wheelinfo import foreign_libraries
 
     def elf(machine: int) -> bytes:
         return b"\x7fELF\x02\x01\x01" + b"\0" * 11 + machine.to_bytes(2, "little") + b"\0" * 40
@@ -217,7 +217,7 @@ def test_python_tag_must_suit_py(make_wheel: WheelMaker, tag: str, python: str, 
 def test_sha256_file_streams(tmp_path: Path) -> None:
     import tracemalloc
 
-    from tfwheelbuild.digests import sha256_file
+    from tfwheelbuild.util.digests import sha256_file
 
     path = tmp_path / "big.bin"
     path.write_bytes(random.Random(1).randbytes(8 << 20))
@@ -251,7 +251,7 @@ def test_stamping_a_wheel_streams_its_members(tmp_path: Path) -> None:
     import tracemalloc
 
     from tests.unit.conftest import write_wheel
-    from tfwheelbuild.wheelinfo import add_dist_info_file
+    from tfwheelbuild.artifacts.wheelinfo import add_dist_info_file
 
     path = write_wheel(tmp_path, extra={"demo_pkg/_big.so": _elf(183) + random.Random(3).randbytes(8 << 20)})
     tracemalloc.start()

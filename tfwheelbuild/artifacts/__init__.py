@@ -1,0 +1,1 @@
+"""Wheels and what travels with them: metadata, repair documents, diff, deps bundles."""

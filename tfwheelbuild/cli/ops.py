@@ -1,0 +1,314 @@
+"""Commands that look after the host: doctor, images, cache, clean, shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tfwheelbuild.cli.edge import declared_option, docker_host_option, handle_errors
+from tfwheelbuild.util.hostpaths import default_work_root, host_ca
+
+if TYPE_CHECKING:
+    from tfwheelbuild.engine.client import Engine, Resource
+
+
+@click.command()
+@declared_option("source", help="Source to check (a mirror or local checkout on air-gapped hosts) "
+                 "[default: https://github.com/tensorflow/tensorflow.git].")
+@declared_option("mirror", callback=None,  # checked with the apt-specific message before any check
+                 help="apt mirror to check [default: the host's].")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@docker_host_option
+@handle_errors
+def doctor(source: str, mirror: str, as_json: bool) -> None:
+    """Check that this host can build: engine, arm64 execution, disk, RAM, and the network it needs.
+
+    Exits non-zero when a build could not work; each failed check says how to fix it.
+
+    \b
+    Example:
+      tfwheelbuild doctor --source /srv/mirrors/tensorflow.git
+      tfwheelbuild doctor --docker-host ssh://builder@arm64-box
+    """
+    import os
+    from dataclasses import asdict
+
+    from tfwheelbuild.engine.bootstrap import check_mirror, host_mirror
+    from tfwheelbuild.engine.doctor import format_table, run_checks
+    from tfwheelbuild.errors import ImageError
+    from tfwheelbuild.plan import DEFAULT_BASE_IMAGE
+
+    def arm64_image(engine: Any) -> str:
+        # Any arm64 image already here serves (the tool's, or the default base); a registry is only
+        # asked when there is none, so a host that bootstrapped its base never tries to pull.
+        for tag, arch in engine.images_labelled("org.tfwheelbuild.role"):
+            if arch == "arm64":
+                return str(tag)
+        if engine.image_id(DEFAULT_BASE_IMAGE) and engine.image_arch(DEFAULT_BASE_IMAGE) == "arm64":
+            return DEFAULT_BASE_IMAGE
+        try:
+            engine.pull(DEFAULT_BASE_IMAGE)
+        except ImageError as exc:
+            raise ImageError(f"no arm64 image here to test with, and {DEFAULT_BASE_IMAGE} cannot be pulled",
+                             remedy="run `tfwheelbuild base bootstrap` (no registry needed)") from exc
+        return DEFAULT_BASE_IMAGE
+
+    if mirror:
+        check_mirror(mirror)
+    checks = run_checks(
+        source=source, apt_mirror=mirror or host_mirror(),
+        pip_index=pip_index_url(),
+        bazel_mirror=os.environ.get("BAZELISK_BASE_URL", "https://releases.bazel.build/"),
+        ca_bundle=host_ca(), arm64_image=arm64_image, cache_dir=default_work_root(),
+        source_required=source != "https://github.com/tensorflow/tensorflow.git")
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        click.echo(format_table(checks))
+    if any(c.status == "fail" for c in checks):
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--prune", is_flag=True, help="Remove the tool's images older than --older-than.")
+@click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@docker_host_option
+@handle_errors
+def images(prune: bool, older_than: str, as_json: bool) -> None:
+    """List (or prune) the base, builder and runtime images this tool made.
+
+    Images are keyed by content hash, so a pruned one is simply rebuilt when needed.
+
+    \b
+    Example:
+      tfwheelbuild images --prune --older-than 14d
+    """
+    from tfwheelbuild.runs.report import human_size
+
+    found, removed, in_use = _survey(older_than, lambda e: e.tool_images(), lambda e, i: e.remove_image(i.id),
+                                     prune=prune)
+    if as_json:
+        click.echo(json.dumps({"images": [vars(i) for i in found], "removed": removed, "in_use": in_use}, indent=2))
+        return
+    for image in found:
+        mark = "removed " if image.name in removed else ""
+        click.echo(f"{mark}{image.kind:<8} {image.name:<60} {human_size(image.size):>10}  {image.created[:19]}")
+    if not found:
+        click.echo("no tfwheelbuild images")
+    if in_use:
+        click.echo(f"left {len(in_use)} in use by a container (a running build?): {', '.join(in_use)}")
+
+
+def _survey(older_than: str, listing: Callable[[Engine], list[Resource]], remove: Callable[[Engine, Resource], bool],
+            *, prune: bool) -> tuple[list[Resource], list[str], list[str]]:
+    """The tool's images or volumes, and with `prune` the names removed and those a container still uses."""
+    from tfwheelbuild.engine.client import Engine
+    from tfwheelbuild.engine.housekeeping import older_than as select
+    from tfwheelbuild.engine.housekeeping import parse_age
+
+    age = parse_age(older_than, "--older-than")  # before the engine: a bad age needs no engine to say so
+    engine = Engine.connect()
+    found = listing(engine)
+    removed: list[str] = []
+    in_use: list[str] = []
+    if prune:
+        for item in select(found, age):
+            (removed if remove(engine, item) else in_use).append(item.name)
+    return found, removed, in_use
+
+
+@click.command()
+@click.option("--prune", is_flag=True, help="Remove the tool's cache volumes older than --older-than.")
+@click.option("--older-than", default="30d", show_default=True, help="Age for --prune: 30d, 12h, 90m.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@docker_host_option
+@handle_errors
+def cache(prune: bool, older_than: str, as_json: bool) -> None:
+    """Sizes of the cache volumes (Bazel per toolchain, git mirrors, pip), and pruning by age.
+
+    A volume in use by a running build is never removed (the engine refuses; this says which, and
+    prunes the others).
+
+    \b
+    Example:
+      tfwheelbuild cache --prune --older-than 60d
+    """
+    from tfwheelbuild.runs.report import human_size
+
+    found, removed, in_use = _survey(older_than, lambda e: e.tool_volumes(), lambda e, v: e.remove_volume(v.name),
+                                     prune=prune)
+    if as_json:
+        click.echo(json.dumps({"volumes": [vars(v) for v in found], "removed": removed, "in_use": in_use}, indent=2))
+        return
+    for volume in found:
+        mark = "removed " if volume.name in removed else ""
+        click.echo(f"{mark}{volume.name:<40} {human_size(volume.size):>10}  {volume.created[:19]}")
+    click.echo(f"total {human_size(sum(v.size for v in found))} in {len(found)} volumes")
+    if in_use:
+        click.echo(f"left {len(in_use)} in use by a container (a running build?): {', '.join(in_use)}")
+
+
+@click.command()
+@click.option("--logs-older-than", default="", help="Also delete build dirs (logs) older than this: 30d.")
+@declared_option("work-dir")
+@docker_host_option
+@handle_errors
+def clean(logs_older_than: str, work_dir: Path | None) -> None:
+    """Remove what earlier runs left: stopped or kept containers and wheel staging copies.
+
+    Logs stay unless --logs-older-than says otherwise; caches and images have their own commands.
+
+    \b
+    Example:
+      tfwheelbuild clean --logs-older-than 30d
+    """
+    from tfwheelbuild.engine.client import Engine
+    from tfwheelbuild.engine.housekeeping import (
+        containers_to_clean,
+        left_summary,
+        old_build_dirs,
+        parse_age,
+        staging_dirs,
+    )
+    from tfwheelbuild.engine.locks import dir_is_live, run_is_live
+    from tfwheelbuild.errors import UsageError
+
+    # Every argument is checked before anything is removed.
+    age = parse_age(logs_older_than, "--logs-older-than") if logs_older_than else None
+    root = work_dir or default_work_root()
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--work-dir {root} is not a directory", remedy="give the --work-dir your builds used")
+    engine = Engine.connect()
+    choice = containers_to_clean(engine.tool_containers(), run_is_live)
+    removed = [c.name for c in choice.remove if engine.remove_container(c.id)]
+    # A build still running owns its build dir, staging copy included.
+    staging = [p for p in staging_dirs(root) if not dir_is_live(p.parent)]
+    for path in staging:
+        shutil.rmtree(path, ignore_errors=True)
+    old = [p for p in old_build_dirs(root, age) if not dir_is_live(p)] if age is not None else []
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    click.echo(f"removed {len(removed)} containers, {len(staging)} staging dirs, {len(old)} old build dirs")
+    for line in left_summary(choice.left):
+        click.echo(line)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("build", default="")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--list", "list_only", is_flag=True, help="List the build containers instead.")
+@docker_host_option
+@handle_errors
+def shell(build: str, command: tuple[str, ...], list_only: bool) -> None:
+    """Enter a build's container: one kept with `build --keep-container`, or a build still running.
+
+    BUILD is a build id (or its unique end, e.g. the last 4 characters); default: the newest. The
+    shell starts in the source tree, where `bazel build` runs as the failed build ran it.
+
+    \b
+    Examples:
+      tfwheelbuild shell
+      tfwheelbuild shell 20261125-101500-tf2.16.1-py3.11-3f2a
+      tfwheelbuild shell 3f2a -- bazel info output_base
+    """
+    import os
+
+    from tfwheelbuild.engine.client import Engine
+    from tfwheelbuild.errors import UsageError
+    from tfwheelbuild.plan import SRC
+
+    if list_only and command:
+        raise UsageError(f"--list runs no command (got {' '.join(command)!r})",
+                         remedy="drop the command to list, or drop --list to run it in a build's container")
+    if not list_only and not shutil.which("docker"):
+        raise UsageError("the docker command line client is not installed",
+                         remedy="install it (the shell needs its terminal handling), or use `docker exec` from a "
+                                "host that has it")
+    found = Engine.connect().build_containers()
+    if list_only:
+        rows = [r for r in found if not build or r.build_id == build or r.build_id.endswith(build)]
+        for row in rows:
+            click.echo(f"{row.build_id:<44} {row.status:<10} {row.name}")
+        if not rows:
+            click.echo(f"no build containers{' match ' + repr(build) if build else ''} (a failed build keeps "
+                       "its container with --keep-container)")
+        return
+    chosen = [r for r in found if not build or r.build_id == build or r.build_id.endswith(build)]
+    if not chosen:
+        raise UsageError(f"no build container {'matches ' + repr(build) if build else 'is left'}",
+                         remedy="rerun the failed build with --keep-container; `tfwheelbuild shell --list` shows "
+                                "what there is")
+    if build and len(chosen) > 1:
+        raise UsageError(f"{build!r} matches {len(chosen)} builds: {', '.join(r.build_id for r in chosen)}",
+                         remedy="give more of the build id")
+    target = chosen[0]
+    if target.status != "running":
+        raise UsageError(f"the container of build {target.build_id} is {target.status}",
+                         remedy="`tfwheelbuild clean` removes it; rerun with --keep-container for a live one")
+    # The docker CLI owns the terminal handling (raw mode, resize, detach keys) that an
+    # interactive shell needs; the SDK offers none of it.
+    tty = ["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else []
+    argv = ["docker", "exec", "-i", *tty, "-w", SRC, target.name, *(command or ("bash", "-l"))]
+    click.echo(f"entering {target.name} (exit the shell to leave; the container stays until "
+               "`tfwheelbuild clean`)", err=True)
+    os.execvp("docker", argv)
+
+
+@click.command()
+@click.argument("wheel_a", type=click.Path(path_type=Path))
+@click.argument("wheel_b", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: identical, and the differing members.")
+@handle_errors
+def diff(wheel_a: Path, wheel_b: Path, as_json: bool) -> None:
+    """Compare two wheels member by member: exit 0 when byte-identical, 1 when not.
+
+    One line per differing member: `contents` (its bytes differ), `metadata` (same bytes, other zip
+    metadata: time, mode, position, compression), `only in A` / `only in B`.
+
+    \b
+    Example:
+      SOURCE_DATE_EPOCH=1700000000 tfwheelbuild build ... --output a --force
+      SOURCE_DATE_EPOCH=1700000000 tfwheelbuild build ... --output b --force
+      tfwheelbuild diff a/tensorflow-*.whl b/tensorflow-*.whl
+    """
+    from tfwheelbuild.artifacts.wheeldiff import diff_wheels
+
+    diffs = diff_wheels(wheel_a, wheel_b)
+    if as_json:
+        click.echo(json.dumps({"identical": not diffs, "a": str(wheel_a), "b": str(wheel_b),
+                               "members": [vars(d) for d in diffs]}, indent=2))
+    elif not diffs:
+        click.echo(f"identical: {wheel_a.name} and {wheel_b.name} are the same bytes")
+    else:
+        for d in diffs:
+            click.echo(d.line())
+    if diffs:
+        sys.exit(1)
+
+
+def pip_index_url() -> str:
+    """The index pip on this host uses: PIP_INDEX_URL, else pip's configuration, else pip's own default
+    (read from pip itself: the tool names no index of its own)."""
+    if os.environ.get("PIP_INDEX_URL"):
+        return os.environ["PIP_INDEX_URL"]
+    import subprocess
+
+    try:
+        configured = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                                    capture_output=True, text=True, timeout=30)
+        if configured.returncode == 0 and configured.stdout.strip():
+            return configured.stdout.strip()
+        from pip._internal.models.index import PyPI  # pip's own default; no public API names it
+
+        return str(PyPI.simple_url)
+    except (ImportError, OSError, subprocess.SubprocessError):
+        return ""
+

@@ -1,0 +1,1 @@
+"""The index side: publishing, the embedded simple index, install-back verification."""

@@ -1,0 +1,1 @@
+"""Runs over time: the nightly loop, history, report, the one entry record."""

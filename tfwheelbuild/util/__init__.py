@@ -1,0 +1,1 @@
+"""Small helpers written once: redaction, CI output, shipped resources, signals, digests, HTTP, paths."""
