@@ -1,7 +1,7 @@
 """Command line: the `tfwheelbuild` group and, in one list, every command module it registers.
 
 Each command module declares plain click commands and imports no other command module; the error edge
-and the options several commands share are in cliutil.py, the build work in service.py.
+and the options several commands share are in cli/edge.py, the build work in service.py.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tfwheelbuild.cli import build as cli_build
 from tfwheelbuild.cli import fetch as cli_fetch
 from tfwheelbuild.cli import image as cli_image
 from tfwheelbuild.cli import ops as cli_ops
+from tfwheelbuild.cli import prune as cli_prune
 from tfwheelbuild.cli import publish as cli_publish
 from tfwheelbuild.cli import schema as cli_schema
 from tfwheelbuild.cli.edge import CommandGroup
@@ -34,7 +35,8 @@ COMMANDS: tuple[click.Command, ...] = (
     cli_build.build,
     cli_base.test, cli_base.base, cli_base.versions, cli_base.repair,
     cli_publish.publish, cli_publish.nightly, cli_publish.matrix, cli_publish.history,
-    cli_ops.doctor, cli_ops.images, cli_ops.cache, cli_ops.clean, cli_ops.shell, cli_ops.diff,
+    cli_ops.doctor, cli_ops.shell, cli_ops.diff,
+    cli_prune.images, cli_prune.cache, cli_prune.clean,
     cli_fetch.fetch,
     cli_image.image,
     cli_schema.schema,
