@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 from make_repo import make_repo  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from benchlib import official_wheel, write_head  # noqa: E402
+
 PATCHES = ROOT / "tests" / "fixtures" / "patches"
 PATCH = "0001-cpu-feature-guard-aarch64.patch"
 NAIVE_DOCKERFILE = """\
@@ -216,16 +219,10 @@ def compiler_of(summary: dict[str, object]) -> str:
 
 def official_wheel_rss(cache: Path) -> dict[str, object]:
     """Peak RSS of `test` and `publish` on the official 2.16.1 aarch64 wheel (scripts/rss.py), or why not."""
-    dest = cache / "real-wheels"
-    wheels = sorted(dest.glob("tensorflow-2.16.1-cp311-*aarch64.whl"))
-    if not wheels:
-        got = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                              "--platform", "manylinux2014_aarch64", "--python-version", "3.11", "-d", str(dest),
-                              "tensorflow==2.16.1"], capture_output=True, text=True, check=False)
-        wheels = sorted(dest.glob("tensorflow-2.16.1-cp311-*aarch64.whl"))
-        if not wheels:
-            return {"error": (got.stderr.strip().splitlines() or ["pip download failed"])[-1]}
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "rss.py"), str(wheels[0]), "--json",
+    wheel = official_wheel(cache)
+    if isinstance(wheel, str):
+        return {"error": wheel}
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "rss.py"), str(wheel), "--json",
                           "--work-dir", str(cache / "work")], capture_output=True, text=True, check=False)
     try:
         return dict(json.loads(run.stdout.strip().splitlines()[-1]))
@@ -292,7 +289,7 @@ def write_report(path: Path, units: int, rows: list[tuple[str, float, str]], t_c
         "",
         *rss_lines(rss),
     ]
-    path.write_text("\n".join(lines))
+    write_head(path, lines)
 
 
 if __name__ == "__main__":

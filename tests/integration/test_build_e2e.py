@@ -120,6 +120,12 @@ def test_test_command_smoke_tests_a_built_wheel(first: tuple[CliResult, Path], w
     assert result.code == 0, result.stderr[-3000:]
     smoke = result.json()["smoke"]
     assert isinstance(smoke, dict) and smoke["matmul_sum"] == 262144.0
+    # uv by default (its pinned aarch64 binary, fetched with the host's pip); pip when asked, as before.
+    assert str(result.json()["installer"]).startswith("uv ")
+    with_pip = tfwheelbuild("test", str(wheel), "--work-dir", str(work_dir), "--installer", "pip", "--json")
+    assert with_pip.code == 0, with_pip.stderr[-3000:]
+    pip_smoke = with_pip.json()["smoke"]
+    assert with_pip.json()["installer"] == "pip" and isinstance(pip_smoke, dict) and pip_smoke["matmul_sum"] == 262144.0
 
 
 def test_patch_that_does_not_apply_names_the_patch_and_writes_nothing(

@@ -36,6 +36,7 @@ def test_official_wheel_passes_the_clean_runtime_test(real_wheel: Path, work_dir
     assert smoke["version"] == "2.16.1"
     assert smoke["matmul_sum"] == 262144.0
     assert smoke["build_info"]["is_cuda_build"] is False
+    assert str(result.json()["installer"]).startswith("uv ")  # its dependencies resolved from the index by uv
 
 
 def test_x86_64_wheel_is_refused_in_one_line(tmp_path: Path, work_dir: Path) -> None:

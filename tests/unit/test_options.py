@@ -33,7 +33,7 @@ HOST_FACTS = frozenset({"tf_version", "python", "ca_bundle", "proxy_env", "bazel
 BUILD_FLAGS = frozenset({
     "--allow-4k-pages", "--allow-unsupported-python", "--base-image", "--bazel-arg", "--bazel-mirror",
     "--build-tag", "--builder-image", "--cache-namespace", "--config", "--configure", "--deps", "--docker-host",
-    "--dry-run", "--exclude", "--force", "--image", "--index", "--index-url", "--jobs", "--json",
+    "--dry-run", "--exclude", "--force", "--image", "--index", "--index-url", "--installer", "--jobs", "--json",
     "--keep-container", "--max-wheel-size", "--memory", "--mirror", "--mode", "--nightly", "--nightly-date",
     "--no-default-patches", "--no-verify", "--output", "--patches", "--plat", "--project-name", "--publish",
     "--push-image", "--py", "--quiet", "--ram-mb", "--recipe", "--ref", "--registry-auth", "--remote-cache",
@@ -46,7 +46,7 @@ NIGHTLY_FLAGS = frozenset({
     "--allow-4k-pages", "--allow-unsupported-python", "--recipe",
     "--base-image", "--bazel-arg", "--bazel-mirror", "--build-tag", "--builder-image",
     "--cache-namespace", "--config", "--configure", "--deps", "--docker-host", "--exclude", "--force", "--index",
-    "--index-url", "--jobs", "--json", "--max-wheel-size", "--memory", "--mirror", "--mode",
+    "--index-url", "--installer", "--jobs", "--json", "--max-wheel-size", "--memory", "--mirror", "--mode",
     "--no-default-patches", "--no-publish", "--no-verify", "--output", "--patches", "--plat", "--project-name",
     "--publish", "--py", "--ram-mb", "--ref", "--remote-cache", "--remote-cache-readonly",
     "--remote-cache-required", "--remote-executor", "--remote-header-file", "--remote-instance-name",

@@ -25,12 +25,13 @@ from tfwheelbuild.util.redact import redact_all
 @declared_option("mirror")
 @declared_option("index-url", help="Package index for the wheel's dependencies.")
 @declared_option("test-command")
+@declared_option("installer")
 @click.option("--expect-version", default="", help="Expected __version__ [default: the wheel's].")
 @declared_option("work-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @handle_errors
-def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str, test_command: str,
+def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str, test_command: str, installer: str,
          expect_version: str, work_dir: Path | None, as_json: bool, verbose: bool) -> None:
     """Install any aarch64 TensorFlow wheel in a clean arm64 runtime and smoke-test it.
 
@@ -48,7 +49,7 @@ def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str,
     with engine_session(work_dir, "tests", info.name, verbose=verbose) as (engine, log):
         tag = arm64_image(engine, log, runtime_recipe(python), base_image=base_image, mirror=mirror, python=python)
         spec = RuntimeTestSpec(image=tag, python=python, expected_version=expect_version or info.version,
-                               index_url=index_url, test_command=test_command,
+                               index_url=index_url, test_command=test_command, installer=installer,
                                ca_bundle=host_ca(), proxy_env=host_proxy_env())
         result = run_runtime_test(engine, wheel, spec, log, labels={})
     if as_json:
@@ -66,6 +67,8 @@ def runtime_test_summary(wheel: str, result: dict[str, Any]) -> str:
              "64x64 matmul correct" if "matmul_sum" in smoke else "",
              f"built for CPU ({info.get('cpu_compiler', 'compiler not recorded')})" if info and
              not info.get("is_cuda_build") else "GPU build" if info.get("is_cuda_build") else ""]
+    if result.get("installer"):
+        found.append(f"installed with {result['installer']}")
     lines = [f"passed: {wheel}", *(f"  {fact}" for fact in found if fact)]
     if result.get("test_command"):
         lines.append(f"  test command passed: {result['test_command']}")

@@ -55,7 +55,7 @@ def images(prune: bool, older_than: str, as_json: bool) -> None:
 @_prune_options("cache volumes")
 @handle_errors
 def cache(prune: bool, older_than: str, as_json: bool) -> None:
-    """Sizes of the cache volumes (Bazel per toolchain, git mirrors, pip), and pruning by age.
+    """Sizes of the cache volumes (Bazel per toolchain, git mirrors, pip, uv), and pruning by age.
 
     A volume in use by a running build is never removed (the engine refuses; this says which, and
     prunes the others).

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfwheelbuild.engine.client import Engine, Mount
+from tfwheelbuild.engine.installer import UV_CACHE_DIR, UV_CACHE_VOLUME, choose, uv_env, venv_and_install
 from tfwheelbuild.errors import RuntimeTestError
 from tfwheelbuild.pipeline.buildlog import BuildLog
 from tfwheelbuild.plan import CA_IN_CONTAINER
@@ -30,6 +31,7 @@ class RuntimeTestSpec:
     expected_version: str
     index_url: str = ""
     test_command: str = ""
+    installer: str = "auto"  # auto: uv where it can be had (engine/installer.py), else pip; pip: pip
     ca_bundle: Path | None = None
     proxy_env: tuple[tuple[str, str], ...] = ()
 
@@ -47,10 +49,21 @@ class IndexSource:
 
 def run_runtime_test(engine: Engine, wheel: Path, spec: RuntimeTestSpec, log: BuildLog,
                      labels: dict[str, str]) -> dict[str, object]:
-    # --no-compile: byte-compiling numpy (or TF) under qemu costs more than the whole smoke test,
-    # and this venv is thrown away afterwards.
-    install = [["/tfwb/venv/bin/pip", "install", "--no-compile", "--progress-bar", "off", f"/tfwb/{wheel.name}"]]
-    return _run(engine, spec, log, labels, files={wheel.name: wheel}, install=install)
+    installer = choose(spec.installer)
+    if installer.note:
+        log.say(installer.note)
+    steps = venv_and_install(installer, spec.python, f"/tfwb/{wheel.name}", seed_pip=bool(spec.test_command))
+    files: dict[str, Path] = {wheel.name: wheel}
+    mounts: list[Mount] = []
+    env: dict[str, str] = {}
+    if installer.uv is not None:
+        files["uv"] = installer.uv
+        engine.ensure_volume(UV_CACHE_VOLUME, {"org.tfwheelbuild": "1"})
+        mounts.append(Mount(source=UV_CACHE_VOLUME, target=UV_CACHE_DIR))
+        env = uv_env(spec.index_url)
+    result = _run(engine, spec, log, labels, files=files, steps=steps, mounts=mounts, env=env,
+                  own=[UV_CACHE_DIR] if installer.uv is not None else [])
+    return {**result, "installer": installer.name}
 
 
 def run_index_install_test(engine: Engine, source: IndexSource, spec: RuntimeTestSpec, log: BuildLog,
@@ -62,19 +75,23 @@ def run_index_install_test(engine: Engine, source: IndexSource, spec: RuntimeTes
     """
     fetch = ["/tfwb/venv/bin/pip", "download", "--no-deps", "--progress-bar", "off", "--index-url",
              source.simple_url, "-d", "/tfwb/dl", f"{source.project}=={source.version}"]
-    install = [fetch, ["sh", "-c", "/tfwb/venv/bin/pip install --no-compile --progress-bar off /tfwb/dl/*.whl"]]
+    # pip here, whatever the installer: `pip download --no-deps --index-url` fetches the wheel from the index
+    # and from nowhere else, which is what this check proves.
+    steps = [["python" + spec.python, "-m", "venv", "/tfwb/venv"], fetch,
+             ["sh", "-c", "/tfwb/venv/bin/pip install --no-compile --progress-bar off /tfwb/dl/*.whl"]]
     mounts = [Mount(source=str(source.local_root), target=INDEX_MOUNT, read_only=True)] if source.local_root else []
-    result = _run(engine, spec, log, labels, files={}, install=install, mounts=mounts,
+    result = _run(engine, spec, log, labels, files={}, steps=steps, mounts=mounts,
                   network="host" if source.host_network else "bridge")
     return {**result, "index": source.simple_url}
 
 
 def _run(engine: Engine, spec: RuntimeTestSpec, log: BuildLog, labels: dict[str, str], *,
-         files: dict[str, Path], install: list[list[str]], mounts: list[Mount] | None = None,
-         network: str = "bridge") -> dict[str, object]:
+         files: dict[str, Path], steps: list[list[str]], mounts: list[Mount] | None = None,
+         env: dict[str, str] | None = None, own: list[str] | None = None, network: str = "bridge") -> dict[str, object]:
+    """Run `steps` (venv and install), then the smoke test and the user's test command, in a fresh container."""
     engine.ensure_volume(PIP_CACHE_VOLUME, {"org.tfwheelbuild": "1"})
     all_mounts = [Mount(source=PIP_CACHE_VOLUME, target=PIP_CACHE_DIR), *(mounts or [])]
-    env = dict(spec.proxy_env)
+    env = {**dict(spec.proxy_env), **(env or {})}
     if spec.ca_bundle and spec.ca_bundle.is_file():
         all_mounts.append(Mount(source=str(spec.ca_bundle.resolve()), target=CA_IN_CONTAINER, read_only=True))
         env.update(PIP_CERT=CA_IN_CONTAINER, SSL_CERT_FILE=CA_IN_CONTAINER, REQUESTS_CA_BUNDLE=CA_IN_CONTAINER)
@@ -87,11 +104,10 @@ def _run(engine: Engine, spec: RuntimeTestSpec, log: BuildLog, labels: dict[str,
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     container = engine.start(spec.image, mounts=all_mounts, labels=labels, env=env, network=network)
     try:
-        engine.own_volumes(container, [PIP_CACHE_DIR], log.line)
+        engine.own_volumes(container, [PIP_CACHE_DIR, *(own or [])], log.line)
         smoke = resources.buildenv("smoke_test.py").read_bytes()
         engine.put_files(container, "/tfwb", {**files, "smoke_test.py": smoke})
-        steps = [["python" + spec.python, "-m", "venv", "/tfwb/venv"], *install,
-                 ["/tfwb/venv/bin/python", "/tfwb/smoke_test.py", spec.expected_version]]
+        steps = [*steps, ["/tfwb/venv/bin/python", "/tfwb/smoke_test.py", spec.expected_version]]
         if spec.test_command:
             steps.append(["sh", "-c", f". /tfwb/venv/bin/activate && {spec.test_command}"])
         found: dict[str, object] = {}

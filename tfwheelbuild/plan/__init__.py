@@ -108,6 +108,7 @@ class BuildOptions:
     build_tag: str = default("build-tag")
     index_url: str = default("index-url")
     test_command: str = default("test-command")
+    installer: str = default("installer")
     bazel_args: tuple[str, ...] = default("bazel-args")
     ca_bundle: Path | None = None
     proxy_env: tuple[tuple[str, str], ...] = ()
@@ -256,7 +257,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         patches=patches, compile=compile_plan,
         repair=RepairPlan(plat=toolchain.plat, exclude=opts.exclude, build_tag=opts.build_tag,
                           allow_4k_pages=opts.allow_4k_pages, max_wheel_size=parse_size(opts.max_wheel_size)),
-        test=TestPlan(index_url=opts.index_url, test_command=opts.test_command,
+        test=TestPlan(index_url=opts.index_url, test_command=opts.test_command, installer=opts.installer,
                       ca_bundle=opts.ca_bundle, proxy_env=opts.proxy_env),
         wheel_name=wheel_distribution_name(project),
         wheel_version=f"{opts.tf_version}.dev{opts.nightly_date}" if opts.nightly_date else opts.tf_version,

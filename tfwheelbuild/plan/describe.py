@@ -77,7 +77,8 @@ def describe_plan(plan: BuildPlan) -> list[str]:
     lines.append("file times:    SOURCE_DATE_EPOCH=" + (f"{plan.source_date_epoch} (from the environment)"
                                                        if plan.source_date_epoch else
                                                        "the source commit's committer time"))
-    lines.append(f"test:          fresh venv in the runtime image; pip install the wheel"
+    how = "uv (pip where uv cannot be had)" if plan.test.installer == "auto" else "pip"
+    lines.append(f"test:          fresh venv in the runtime image; {how} installs the wheel"
                  f" (index {plan.test.index_url or 'pip default'}); smoke test")
     if plan.test.test_command:
         lines.append(f"user test:     {plan.test.test_command}")

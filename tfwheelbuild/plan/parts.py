@@ -83,6 +83,7 @@ class RepairPlan:
 class TestPlan:
     index_url: str
     test_command: str
+    installer: str  # auto: uv where it can be had, else pip (engine/installer.py); pip
     ca_bundle: Path | None
     proxy_env: tuple[tuple[str, str], ...]
 

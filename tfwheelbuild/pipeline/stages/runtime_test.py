@@ -23,7 +23,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
     plan = ctx.plan
     spec = RuntimeTestSpec(image=ctx.runtime_tag, python=plan.python, expected_version=plan.wheel_version,
                            index_url=plan.test.index_url, test_command=plan.test.test_command,
-                           ca_bundle=plan.test.ca_bundle, proxy_env=plan.test.proxy_env)
+                           installer=plan.test.installer, ca_bundle=plan.test.ca_bundle, proxy_env=plan.test.proxy_env)
     inputs = RuntimeTestInputs(wheel_sha256=wheel_digest(ctx), runtime_image_id=ctx.runtime_id, python=plan.python,
                                expected_version=plan.wheel_version, index_url=plan.test.index_url,
                                test_command=plan.test.test_command)

@@ -1,0 +1,129 @@
+"""Which installer puts the wheel into the runtime test's venv: uv where it can be had, else pip.
+
+Under emulation pip's own Python is most of a runtime test's install time (issue 17: `test` of the
+official 2.16.1 wheel took 96 s against 94 s for a plain `docker run` + venv + `pip install`). uv does
+the same work in compiled code. Its aarch64 binary comes from the wheel uv publishes on the package
+index, fetched on the host with the host's own pip (so pip's configured index, CA and proxy apply),
+pinned by version and sha256, and kept in the user's cache: the runtime image stays as it was (no
+new layer, same content hash) and the binary is copied into each test container, which also works
+on remote engines. Where it cannot be had (an air-gapped host without that wheel on its index, no pip
+on the host), the test says why and installs with pip, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfwheelbuild.util.digests import sha256_file
+from tfwheelbuild.util.hostpaths import default_work_root
+
+UV_VERSION = "0.13.9"
+# uv-0.13.9-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64.whl (static binary)
+UV_WHEEL_SHA256 = "5435c5ce14a56431208ca0996416d310f1598e8c2c8ba707688985a16bb82dbe"
+UV_IN_CONTAINER = "/tfwb/uv"
+UV_CACHE_VOLUME = "tfwb-uv"
+UV_CACHE_DIR = "/home/tfwb/.cache/uv"  # the runtime image's unprivileged user, beside pip's cache
+INSTALLERS = ("auto", "pip")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Installer:
+    """`uv` is the host path of the aarch64 binary, or None for pip; `note` says why pip when uv was wanted."""
+
+    uv: Path | None
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"uv {UV_VERSION}" if self.uv else "pip"
+
+
+def choose(wanted: str, *, cache_root: Path | None = None) -> Installer:
+    """`auto`: uv when its pinned binary is cached or can be fetched now; `pip`: pip, as before."""
+    if wanted == "pip":
+        return Installer(uv=None)
+    try:
+        return Installer(uv=uv_binary(cache_root or default_work_root()))
+    except UvUnavailable as exc:
+        return Installer(uv=None, note=f"uv {UV_VERSION} unavailable ({exc}): installing with pip")
+
+
+class UvUnavailable(Exception):
+    """Why the pinned uv binary cannot be had on this host (the test falls back to pip)."""
+
+
+def uv_binary(cache_root: Path) -> Path:
+    """The pinned aarch64 uv binary, from the cache or fetched into it (atomically: builds may run at once)."""
+    dest = cache_root / "tools" / f"uv-{UV_VERSION}-aarch64" / "uv"
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        wheel = _download_wheel(Path(tmp))
+        extracted = extract_uv(wheel, Path(tmp) / "uv")
+        os.replace(extracted, dest)
+    return dest
+
+
+def _download_wheel(into: Path) -> Path:
+    requirement = into / "uv.txt"
+    requirement.write_text(f"uv=={UV_VERSION} --hash=sha256:{UV_WHEEL_SHA256}\n")
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+           "--only-binary=:all:", "--platform", "manylinux2014_aarch64", "--require-hashes", "--retries", "1",
+           "--timeout", "20", "-r", str(requirement), "-d", str(into)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UvUnavailable(f"pip download did not finish: {exc}") from None
+    wheels = sorted(into.glob(f"uv-{UV_VERSION}-*.whl"))
+    if proc.returncode != 0 or not wheels:
+        last = next((ln for ln in reversed(proc.stderr.splitlines()) if ln.strip()), f"exit {proc.returncode}")
+        raise UvUnavailable(f"the host's pip could not download it: {last.strip()}")
+    return wheels[0]
+
+
+def extract_uv(wheel: Path, dest: Path, *, sha256: str = UV_WHEEL_SHA256) -> Path:
+    """The `uv` executable out of the uv wheel, after checking the wheel's pinned sha256."""
+    digest = sha256_file(wheel)
+    if digest != sha256:
+        raise UvUnavailable(f"{wheel.name} has sha256 {digest[:12]}…, not the pinned {sha256[:12]}…")
+    member = f"uv-{UV_VERSION}.data/scripts/uv"
+    try:
+        with zipfile.ZipFile(wheel) as archive, archive.open(member) as src, dest.open("wb") as out:
+            shutil.copyfileobj(src, out)
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise UvUnavailable(f"{wheel.name} holds no {member}: {exc}") from None
+    dest.chmod(0o755)
+    return dest
+
+
+def venv_and_install(installer: Installer, python: str, wheel_in_container: str, *,
+                     seed_pip: bool) -> list[list[str]]:
+    """The commands that make the test venv and install the wheel with its dependencies into it."""
+    if installer.uv is None:
+        # --no-compile: byte-compiling numpy (or TF) under qemu costs more than the whole smoke test,
+        # and this venv is thrown away afterwards.
+        return [["python" + python, "-m", "venv", "/tfwb/venv"],
+                ["/tfwb/venv/bin/pip", "install", "--no-compile", "--progress-bar", "off", wheel_in_container]]
+    # uv makes the venv from the image's own Python (never a downloaded one) and, by default, without pip:
+    # a --test-command may call pip, so then it is seeded.
+    venv = [UV_IN_CONTAINER, "venv", "--python", f"python{python}", *(["--seed"] if seed_pip else []),
+            "/tfwb/venv"]
+    return [venv, [UV_IN_CONTAINER, "pip", "install", "--python", "/tfwb/venv/bin/python", wheel_in_container]]
+
+
+def uv_env(index_url: str) -> dict[str, str]:
+    """uv's settings in the test container: its cache volume, copies (the cache is another filesystem), no
+    interpreter downloads, no progress bars; the index as pip is given it."""
+    env = {"UV_CACHE_DIR": UV_CACHE_DIR, "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",
+           "UV_NO_PROGRESS": "1"}
+    if index_url:
+        env["UV_DEFAULT_INDEX"] = index_url
+    return env
