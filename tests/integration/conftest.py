@@ -6,47 +6,32 @@ scripts/setup-host.sh); images and Bazel caches are content-keyed and reused acr
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.faults import NAMESPACE
+from tests.integration.harness import FIXTURE_PATCHES, ROOT, cache_root, tfwheelbuild
+from tests.integration.servers import (
+    GrpcCache,
+    ImageRegistry,
+    IndexServer,
+    SecondEngine,
+    WebDavCache,
+    _free_port,
+    _start_registry,
+    buildgrid_conf,
+    buildgrid_venv,
+    nginx_conf,
+)
+
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 
-from make_repo import make_repo  # noqa: E402
-
-FIXTURE_PATCHES = ROOT / "tests" / "fixtures" / "patches"
-
-
-def cache_root() -> Path:
-    """Outside the checkout, so CI's fresh clones on the same machine reuse it."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tfwheelbuild-tests"
-
-
-@dataclass(frozen=True)
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict[str, object]:
-        return dict(json.loads(self.stdout.strip().splitlines()[-1]))
-
-
-def tfwheelbuild(*args: str, timeout: int = 3600, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> CliResult:
-    """The real command line, in a real process, as a user runs it."""
-    proc = subprocess.run([sys.executable, "-m", "tfwheelbuild", *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, check=False, env=env, cwd=cwd)
-    sys.stderr.write(proc.stderr[-4000:])
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+from make_repo import make_repo
 
 
 @pytest.fixture(scope="session")
@@ -73,26 +58,18 @@ def work_dir() -> Iterator[Path]:
     yield path
 
 
-@dataclass(frozen=True)
-class IndexServer:
-    """A real pypiserver on loopback: uploads need the htpasswd user, reads are open (its default)."""
-
-    url: str  # upload URL (pypiserver takes uploads at its root)
-    simple_url: str
-    user: str
-    password: str
-    packages: Path
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, "TWINE_USERNAME": self.user, "TWINE_PASSWORD": self.password, **extra}
+# The fault suite's builds (test_faults_e2e.py, test_faults_resources_e2e.py): their own cache namespace.
+@pytest.fixture()
+def build_args(fixture_repo: Path, work_dir: Path, tmp_path: Path) -> list[str]:
+    return ["build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo), "--work-dir", str(work_dir),
+            "--cache-namespace", NAMESPACE, "--output", str(tmp_path / "out"), "--patches", str(FIXTURE_PATCHES)]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture()
+def emulated_args(build_args: list[str]) -> list[str]:
+    """The arm64 builder under qemu, whose stages last long enough to be signalled, filled or stopped
+    mid-way. On this x86_64 host `auto` cross-compiles, and a warm cross compile is over in seconds."""
+    return [*build_args, "--mode", "emulated"]
 
 
 @pytest.fixture()
@@ -132,19 +109,6 @@ def index_server(tmp_path: Path) -> Iterator[IndexServer]:
         log.close()
 
 
-@dataclass(frozen=True)
-class WebDavCache:
-    """nginx's WebDAV module on loopback: the simplest real HTTP cache Bazel speaks to."""
-
-    url: str
-    root: Path
-
-    def usage(self) -> tuple[int, int]:
-        """(files, bytes) stored."""
-        files = [p for p in self.root.rglob("*") if p.is_file()]
-        return len(files), sum(p.stat().st_size for p in files)
-
-
 @pytest.fixture()
 def webdav_cache(tmp_path: Path) -> Iterator[WebDavCache]:
     import shutil
@@ -160,31 +124,7 @@ def webdav_cache(tmp_path: Path) -> Iterator[WebDavCache]:
     root.mkdir(parents=True)
     port = _free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(f"""\
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-# The worker must be able to write into the cache root (the master runs as root here).
-user root;
-events {{ worker_connections 256; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            root {root};
-            dav_methods PUT;
-            create_full_put_path on;
-            client_max_body_size 1G;
-        }}
-    }}
-}}
-""")
+    conf.write_text(nginx_conf(prefix, root, port))
     proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -204,45 +144,6 @@ http {{
         proc.wait(timeout=10)
 
 
-BUILDGRID = "buildgrid==0.4.4"  # the newest on PyPI here; Bazel 4.2.3's gRPC client works with it
-
-
-def buildgrid_venv() -> Path:
-    """BuildGrid in its own venv (its pins are not ours), made once per machine, reused after."""
-    import fcntl
-    import shutil
-
-    venv = cache_root() / "buildgrid-venv"
-    stamp = venv / "tfwheelbuild-installed"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with (venv.parent / "buildgrid-venv.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if stamp.is_file() and stamp.read_text() == BUILDGRID and (venv / "bin" / "bgd").is_file():
-            return venv
-        shutil.rmtree(venv, ignore_errors=True)  # half-made or another version
-        for argv in ([sys.executable, "-m", "venv", str(venv)],
-                     [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", BUILDGRID]):
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=1200, check=False)
-            if result.returncode != 0:
-                pytest.fail(f"could not install {BUILDGRID} into {venv}: {' '.join(argv)}\n{result.stderr[-3000:]}")
-        stamp.write_text(BUILDGRID)
-    return venv
-
-
-@dataclass(frozen=True)
-class GrpcCache(WebDavCache):
-    """BuildGrid on loopback: a real REAPI (gRPC) cache, CAS and action results in one disk storage."""
-
-    log: Path
-
-    def requests(self) -> dict[str, int]:
-        """REAPI method -> calls the server logged (it logs each request at -vv)."""
-        import collections
-        import re
-
-        return dict(collections.Counter(re.findall(r'Received request\..* method="(\w+)"', self.log.read_text())))
-
-
 @pytest.fixture()
 def grpc_cache(tmp_path: Path) -> Iterator[GrpcCache]:
     import socket
@@ -254,35 +155,7 @@ def grpc_cache(tmp_path: Path) -> Iterator[GrpcCache]:
     root.mkdir(parents=True)
     port = _free_port()
     conf = prefix / "bgd.yml"
-    # Instance "" is the one Bazel asks for without --remote_instance_name; the LRU action cache
-    # keeps its index in memory and the ActionResult messages in the disk storage, so usage() sees
-    # both uploads. The capabilities service comes with the instance.
-    conf.write_text(f"""\
-server:
-  - !channel
-    address: "127.0.0.1:{port}"
-    insecure-mode: true
-authorization:
-  method: none
-storages:
-  - !disk-storage &storage
-    path: {root}
-caches:
-  - !lru-action-cache &action-cache
-    storage: *storage
-    max-cached-refs: 100000
-    allow-updates: true
-    cache-failed-actions: false
-instances:
-  - name: ""
-    services:
-      - !action-cache
-        cache: *action-cache
-      - !cas
-        storage: *storage
-      - !bytestream
-        storage: *storage
-""")
+    conf.write_text(buildgrid_conf(root, port))
     log = prefix / "bgd.log"
     with log.open("w") as out:
         proc = subprocess.Popen([str(bgd), "server", "start", "-vv", str(conf)], stdout=out, stderr=subprocess.STDOUT,
@@ -312,26 +185,6 @@ instances:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-
-
-@dataclass(frozen=True)
-class SecondEngine:
-    """A second dockerd on its own socket: a stand-in for a remote Docker host, sharing nothing with the
-    main engine (/var/run/docker.sock) but the kernel."""
-
-    host: str  # unix://…/docker.sock
-    data_root: Path
-    log: Path
-
-    def docker(self, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["docker", "-H", self.host, *args], capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
-
-    def answers(self) -> bool:
-        try:
-            return self.docker("version", "--format", "{{.Server.Version}}", timeout=10).returncode == 0
-        except subprocess.TimeoutExpired:
-            return False
 
 
 @pytest.fixture(scope="module")
@@ -406,55 +259,6 @@ def fixture_wheel(fixture_repo: Path, work_dir: Path, tmp_path_factory: pytest.T
                           "--json")
     assert result.code == 0, result.stderr[-3000:]
     return Path(str(result.json()["wheel"]))
-
-
-@dataclass(frozen=True)
-class ImageRegistry:
-    """Debian's docker-registry (the distribution registry) on loopback; `htpasswd`: asks for ci/pw."""
-
-    host: str  # 127.0.0.1:PORT, which dockerd treats as an insecure (plain HTTP) registry
-
-    def tag(self, name: str) -> str:
-        return f"{self.host}/{name}"
-
-
-def _start_registry(root: Path, *, auth: bool) -> tuple[subprocess.Popen[bytes], ImageRegistry]:
-    import shutil
-    import time
-    import urllib.error
-    import urllib.request
-    import warnings
-
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        pytest.fail("docker-registry is missing: run scripts/setup-host.sh --test (Debian's docker-registry)")
-    port = _free_port()
-    config = [f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-              f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n"]
-    if auth:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import crypt  # the registry takes bcrypt only; glibc's crypt makes it with no extra package
-
-            hashed = crypt.crypt("pw", crypt.mksalt(crypt.METHOD_BLOWFISH))
-        (root / "htpasswd").write_text(f"ci:{hashed}\n")
-        config.append(f"auth:\n  htpasswd:\n    realm: tfwb\n    path: {root / 'htpasswd'}\n")
-    (root / "config.yml").write_text("".join(config))
-    proc = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=subprocess.DEVNULL,
-                            stderr=(root / "registry.log").open("wb"))
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for _ in range(100):
-        try:
-            opener.open(f"http://127.0.0.1:{port}/v2/", timeout=2).close()
-            break
-        except urllib.error.HTTPError:
-            break  # 401: up, and asking for credentials
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"docker-registry did not answer: {(root / 'registry.log').read_text()[-2000:]}")
-    return proc, ImageRegistry(host=f"127.0.0.1:{port}")
 
 
 @pytest.fixture()

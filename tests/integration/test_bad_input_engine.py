@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import CliResult, tfwheelbuild
+from tests.integration.harness import CliResult, tfwheelbuild
 from tfwheelbuild.errors import ImageError, OutputError, TfwbError
 
 pytestmark = pytest.mark.engine

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import tfwheelbuild
+from tests.integration.harness import tfwheelbuild
 
 pytestmark = pytest.mark.engine
 NAMES = ("tfwbtest-imported", "tfwbtest-badsum", "tfwbtest-nosums", "tfwbtest-wrongarch")

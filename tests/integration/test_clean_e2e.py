@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import FIXTURE_PATCHES, tfwheelbuild
+from tests.integration.harness import FIXTURE_PATCHES, tfwheelbuild
 from tfwheelbuild.engine.client import BUILD_LABEL, Engine
 from tfwheelbuild.engine.locks import run_lock
 
@@ -76,7 +76,7 @@ def test_clean_removes_stopped_and_kept_containers_never_a_live_runs(base_image:
 
 def test_clean_during_a_real_build_leaves_it_alone_and_the_build_succeeds(fixture_repo: Path, work_dir: Path,
                                                                          tmp_path: Path) -> None:
-    from tests.integration.test_faults_e2e import Run
+    from tests.integration.faults import Run
 
     out = tmp_path / "out"
     run = Run(["build", "--tf", "2.16.1", "--py", "3.11", "--source", str(fixture_repo), "--work-dir", str(work_dir),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import FIXTURE_PATCHES
+from tests.integration.harness import FIXTURE_PATCHES
 
 pytestmark = pytest.mark.engine
 

@@ -14,7 +14,8 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import SecondEngine, tfwheelbuild
+from tests.integration.harness import tfwheelbuild
+from tests.integration.servers import SecondEngine
 
 pytestmark = pytest.mark.engine
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import tfwheelbuild
+from tests.integration.harness import tfwheelbuild
 
 pytestmark = pytest.mark.engine
 BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")

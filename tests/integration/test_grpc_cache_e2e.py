@@ -17,7 +17,7 @@ from typing import cast
 
 import pytest
 
-from tests.integration.conftest import GrpcCache
+from tests.integration.servers import GrpcCache
 from tests.integration.test_remote_cache_e2e import build, contents, wipe_volumes
 
 pytestmark = pytest.mark.engine

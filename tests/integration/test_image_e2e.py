@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ImageRegistry, tfwheelbuild
+from tests.integration.harness import tfwheelbuild
+from tests.integration.servers import ImageRegistry
 
 pytestmark = pytest.mark.engine
 
@@ -99,7 +100,7 @@ def test_push_without_credentials_or_registry_builds_nothing_and_a_refused_push_
 
 
 def _closed_port() -> int:
-    from tests.integration.conftest import _free_port
+    from tests.integration.servers import _free_port
 
     return _free_port()
 
@@ -107,7 +108,7 @@ def _closed_port() -> int:
 def test_build_with_image_pushes_the_tested_wheel_as_an_image(fixture_wheel: Path, fixture_repo: Path,
                                                               image_registry: ImageRegistry, work_dir: Path,
                                                               tmp_path: Path) -> None:
-    from tests.integration.conftest import FIXTURE_PATCHES
+    from tests.integration.harness import FIXTURE_PATCHES
 
     ref = image_registry.tag(unique("tf"))
     env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "docker")}

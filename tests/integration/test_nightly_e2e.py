@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import FIXTURE_PATCHES, IndexServer, tfwheelbuild
+from tests.integration.harness import FIXTURE_PATCHES, tfwheelbuild
+from tests.integration.servers import IndexServer
 
 pytestmark = pytest.mark.engine
 

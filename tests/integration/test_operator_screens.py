@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import FIXTURE_PATCHES, tfwheelbuild
+from tests.integration.harness import FIXTURE_PATCHES, tfwheelbuild
 
 pytestmark = pytest.mark.engine
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import IndexServer, _free_port, tfwheelbuild
+from tests.integration.harness import tfwheelbuild
+from tests.integration.servers import IndexServer, _free_port
 
 
 def make_wheel(directory: Path, *, version: str = "2.16.1", plat: str = "manylinux_2_17_aarch64",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import cache_root, tfwheelbuild
+from tests.integration.harness import cache_root, tfwheelbuild
 
 pytestmark = pytest.mark.engine
 REAL = "tensorflow==2.16.1"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import FIXTURE_PATCHES, CliResult, WebDavCache, tfwheelbuild
+from tests.integration.harness import FIXTURE_PATCHES, CliResult, tfwheelbuild
+from tests.integration.servers import WebDavCache
 
 pytestmark = pytest.mark.engine
 
@@ -82,7 +83,7 @@ def test_read_only_consumer_uploads_nothing(fixture_repo: Path, work_dir: Path, 
 
 def test_unreachable_cache_warns_and_builds_locally_unless_required(fixture_repo: Path, work_dir: Path,
                                                                     tmp_path: Path) -> None:
-    from tests.integration.conftest import _free_port
+    from tests.integration.servers import _free_port
 
     dead = f"http://127.0.0.1:{_free_port()}/"
     required = build(fixture_repo, work_dir, tmp_path / "req", "--remote-cache", dead, "--remote-cache-required")

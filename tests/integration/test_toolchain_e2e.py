@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import FIXTURE_PATCHES, CliResult, tfwheelbuild
+from tests.integration.harness import FIXTURE_PATCHES, CliResult, tfwheelbuild
 
 pytestmark = pytest.mark.engine
 

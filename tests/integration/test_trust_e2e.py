@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import FIXTURE_PATCHES, CliResult, tfwheelbuild
+from tests.integration.harness import FIXTURE_PATCHES, CliResult, tfwheelbuild
 
 pytestmark = pytest.mark.engine
 PYWRAP = "tensorflow/python/_pywrap_tensorflow_internal.so"

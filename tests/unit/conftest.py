@@ -18,6 +18,8 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.unit.helpers_refusal import git_repo
+
 WheelMaker = Callable[..., Path]
 
 
@@ -153,3 +155,9 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def dist(tmp_path: Path) -> Path:
     return tmp_path / "dist"
+
+
+@pytest.fixture
+def tagged_repo(tmp_path: Path) -> Path:
+    """A source with tag v2.16.1: a build from it passes every host-side check and goes for the engine."""
+    return git_repo(tmp_path / "tensorflow", "v2.16.1")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pytest
 
-from tests.unit.test_bad_input import assert_refused, build, tfwheelbuild
+from tests.unit.helpers_refusal import assert_refused, build, tfwheelbuild
 from tfwheelbuild.cli import main
 from tfwheelbuild.cli.base import runtime_test_summary as summary_of
 from tfwheelbuild.errors import ConfigError, PatchError, RuntimeTestError, UsageError

@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.conftest import WheelMaker
-from tests.unit.test_bad_input import assert_refused, build, git_repo, tfwheelbuild
+from tests.unit.helpers_refusal import assert_refused, build, tfwheelbuild
 from tfwheelbuild.core import validate
 from tfwheelbuild.errors import ConfigError, UnknownReleaseError, UnsupportedPythonError, UsageError
-
-
-@pytest.fixture
-def tagged_repo(tmp_path: Path) -> Path:
-    return git_repo(tmp_path / "tensorflow", "v2.16.1")
-
 
 # ------------------------------------------------------------------------------------- pure checks
 

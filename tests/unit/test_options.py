@@ -146,16 +146,17 @@ def test_readme_example_config_fits_the_schema() -> None:
 
 
 def _test_tomls() -> list[str]:
-    """The TOML strings tests/unit/test_config.py writes as config files."""
-    tree = ast.parse((ROOT / "tests" / "unit" / "test_config.py").read_text())
+    """The TOML strings tests/unit/test_config.py and test_config_files.py write as config files."""
     found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "=" in node.value:
-            try:
-                tomllib.loads(node.value)
-            except tomllib.TOMLDecodeError:
-                continue
-            found.append(node.value)
+    for name in ("test_config.py", "test_config_files.py"):
+        tree = ast.parse((ROOT / "tests" / "unit" / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "=" in node.value:
+                try:
+                    tomllib.loads(node.value)
+                except tomllib.TOMLDecodeError:
+                    continue
+                found.append(node.value)
     return found
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_bad_input import assert_refused, build, free_port, tfwheelbuild
+from tests.unit.helpers_refusal import assert_refused, build, free_port, tfwheelbuild
 from tfwheelbuild.artifacts.manifest import write_manifest
 from tfwheelbuild.core.remote import redact as remote_redact
 from tfwheelbuild.engine.doctor import source_check, url_check

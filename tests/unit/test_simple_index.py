@@ -1,4 +1,5 @@
-"""LocalIndex: the PEP 503 pages it writes, pip installing from them for real, conflicts and locking."""
+"""LocalIndex: adding wheels, conflicts and locking, its default root, withdrawing a file (the pages it
+writes and pip installing from them: test_simple_index_pages.py)."""
 
 from __future__ import annotations
 
@@ -6,148 +7,14 @@ import hashlib
 import json
 import multiprocessing
 import os
-import subprocess
-import sys
-import zipfile
-from html.parser import HTMLParser
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+from tests.unit.helpers_index import build_wheel, links
 from tfwheelbuild.errors import VersionConflictError, WheelInputError
 from tfwheelbuild.index.simple import LocalIndex, default_index_root
-
-
-def build_wheel(directory: Path, *, name: str = "demo_pkg", version: str = "1.0", tag: str = "py3-none-any",
-                requires_python: str | None = None, stamp_key: str | None = None, body: str = "VALUE = 1\n",
-                payload: bytes = b"") -> Path:
-    """A minimal installable wheel: a module, METADATA, WHEEL and RECORD (pip checks RECORD's paths)."""
-    dist_info = f"{name}-{version}.dist-info"
-    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    if requires_python is not None:
-        metadata += f"Requires-Python: {requires_python}\n"
-    files = {f"{name.lower()}/__init__.py": body.encode(), f"{dist_info}/METADATA": metadata.encode(),
-             f"{dist_info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()}
-    if payload:
-        files[f"{name.lower()}/payload.bin"] = payload
-    if stamp_key is not None:
-        files[f"{dist_info}/tfwheelbuild.json"] = json.dumps({"build_key": stamp_key}).encode()
-    record = "".join(f"{path},,\n" for path in files) + f"{dist_info}/RECORD,,\n"
-    files[f"{dist_info}/RECORD"] = record.encode()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}-{version}-{tag}.whl"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for member, data in files.items():
-            archive.writestr(member, data)
-    return path
-
-
-class Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._open: dict[str, str | None] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._open = dict(attrs)
-            self.anchors.append((self._open, ""))
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            attrs, text = self.anchors[-1]
-            self.anchors[-1] = (attrs, text + data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._open = None
-
-
-def links(page: Path) -> list[tuple[dict[str, str | None], str]]:
-    parser = Links()
-    parser.feed(page.read_text())
-    return parser.anchors
-
-
-def pip(*args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-cache-dir", "--isolated", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
-
-
-def test_pages_follow_pep503(tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path / "in", name="Demo_Pkg", requires_python=">=3.8,<4")
-    index = LocalIndex(tmp_path / "idx")
-    result = index.add(wheel, None)
-    assert result.status == "added"
-    assert result.project == "demo-pkg"
-    assert result.manifest is None
-    assert result.file.path == tmp_path / "idx" / "packages" / "demo-pkg" / wheel.name
-    assert result.file.path.read_bytes() == wheel.read_bytes()
-
-    root_links = links(tmp_path / "idx" / "simple" / "index.html")
-    assert [(a["href"], text) for a, text in root_links] == [("demo-pkg/", "demo-pkg")]
-
-    page = tmp_path / "idx" / "simple" / "demo-pkg" / "index.html"
-    assert "&gt;=3.8,&lt;4" in page.read_text()  # escaped in the raw HTML, not just tolerated by a parser
-    [(attrs, text)] = links(page)
-    assert text == wheel.name
-    assert attrs["data-requires-python"] == ">=3.8,<4"
-    href = attrs["href"]
-    assert href is not None and not urlsplit(href).scheme  # relative, so any static server can host it
-    target, fragment = urljoin(page.as_uri(), href).split("#")
-    assert Path(unquote(urlsplit(target).path)) == result.file.path
-    assert fragment == f"sha256={hashlib.sha256(wheel.read_bytes()).hexdigest()}"
-    assert result.file.sha256 == fragment.split("=")[1]
-
-
-def test_no_requires_python_no_attribute(tmp_path: Path) -> None:
-    index = LocalIndex(tmp_path / "idx")
-    index.add(build_wheel(tmp_path / "in"), None)
-    [(attrs, _)] = links(tmp_path / "idx" / "simple" / "demo-pkg" / "index.html")
-    assert "data-requires-python" not in attrs
-
-
-@pytest.mark.allow_subprocess
-def test_pip_installs_from_file_url(tmp_path: Path) -> None:
-    index = LocalIndex(tmp_path / "idx")
-    index.add(build_wheel(tmp_path / "in1", version="1.0", requires_python=">=3.8", body="VALUE = 1\n"), None)
-    # Newer, but for a Python pip is not running: pip must skip it through data-requires-python.
-    index.add(build_wheel(tmp_path / "in2", version="2.0", requires_python="<3", body="VALUE = 2\n"), None)
-    target = tmp_path / "site"
-    result = pip("install", "--no-deps", "--index-url", index.url, "--target", str(target), "Demo.PKG")
-    assert result.returncode == 0, result.stderr
-    assert (target / "demo_pkg" / "__init__.py").read_text() == "VALUE = 1\n"
-    assert (target / "demo_pkg-1.0.dist-info").is_dir()
-    check = subprocess.run([sys.executable, "-c", "import demo_pkg; print(demo_pkg.VALUE)"], cwd=target,
-                           capture_output=True, text=True, check=True)
-    assert check.stdout.strip() == "1"
-
-
-@pytest.mark.allow_subprocess
-def test_pip_downloads_aarch64_wheel(tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path / "in", name="tensorflow", version="2.17.0",
-                        tag="cp311-cp311-manylinux_2_17_aarch64", requires_python=">=3.9")
-    index = LocalIndex(tmp_path / "idx")
-    index.add(wheel, None)
-    dest = tmp_path / "dl"
-    result = pip("download", "--no-deps", "--only-binary=:all:", "--platform", "manylinux_2_17_aarch64",
-                 "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-                 "--index-url", index.url, "-d", str(dest), "tensorflow==2.17.0")
-    assert result.returncode == 0, result.stderr
-    assert (dest / wheel.name).read_bytes() == wheel.read_bytes()
-
-
-@pytest.mark.allow_subprocess
-def test_pip_rejects_a_tampered_file(tmp_path: Path) -> None:
-    """The #sha256 fragment is really checked: proves the links carry the right hash."""
-    index = LocalIndex(tmp_path / "idx")
-    added = index.add(build_wheel(tmp_path / "in"), None)
-    added.file.path.write_bytes(build_wheel(tmp_path / "other", body="VALUE = 666\n").read_bytes())
-    result = pip("install", "--no-deps", "--index-url", index.url, "--target", str(tmp_path / "site"), "demo-pkg")
-    assert result.returncode != 0
-    assert "hash" in result.stderr.lower()
 
 
 def test_identical_file_is_a_noop(tmp_path: Path) -> None:
