@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tfwheelbuild.cli.edge import declared_option, docker_host_option, handle_errors
+from tfwheelbuild.core.options import default
 from tfwheelbuild.util.hostpaths import default_work_root, host_ca
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @declared_option("source", help="Source to check (a mirror or local checkout on air-gapped hosts) "
-                 "[default: https://github.com/tensorflow/tensorflow.git].")
+                 f"[default: {default('source')}].")
 @declared_option("mirror", callback=None,  # checked with the apt-specific message before any check
                  help="apt mirror to check [default: the host's].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
@@ -39,6 +40,7 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
     import os
     from dataclasses import asdict
 
+    from tfwheelbuild.buildenv.bazelisk import DEFAULT_BASE_URL  # the builder's own default, read on the host
     from tfwheelbuild.engine.bootstrap import check_mirror, host_mirror
     from tfwheelbuild.engine.doctor import format_table, run_checks
     from tfwheelbuild.errors import ImageError
@@ -64,9 +66,9 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
     checks = run_checks(
         source=source, apt_mirror=mirror or host_mirror(),
         pip_index=pip_index_url(),
-        bazel_mirror=os.environ.get("BAZELISK_BASE_URL", "https://releases.bazel.build/"),
+        bazel_mirror=os.environ.get("BAZELISK_BASE_URL", DEFAULT_BASE_URL + "/"),
         ca_bundle=host_ca(), arm64_image=arm64_image, cache_dir=default_work_root(),
-        source_required=source != "https://github.com/tensorflow/tensorflow.git")
+        source_required=source != default("source"))
     if as_json:
         click.echo(json.dumps([asdict(c) for c in checks], indent=2))
     else:
