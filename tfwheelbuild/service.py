@@ -20,8 +20,9 @@ from packaging.utils import parse_wheel_filename
 
 from tfwheelbuild.core.config import Settings
 from tfwheelbuild.errors import TfwbError
-from tfwheelbuild.index.publish import IndexTarget, index_files
+from tfwheelbuild.index.publish import index_files
 from tfwheelbuild.index.simple import LocalIndex
+from tfwheelbuild.index.target import IndexTarget
 from tfwheelbuild.plan import BuildOptions, PatchFile
 from tfwheelbuild.recipes import Recipe
 from tfwheelbuild.results import BuildResult, EntryResult, Published
@@ -131,7 +132,7 @@ def run_entry(prepared: Prepared, request: BuildRequest, settings: Settings, *, 
     With `request.publish` and no `target`, the index comes from the settings; without `history` the
     service opens the run history for the index's records itself.
     """
-    from tfwheelbuild.index.publish import resolve_index
+    from tfwheelbuild.index.target import resolve_index
     from tfwheelbuild.userimage.job import check_build_image, image_after_build
 
     image_request = check_build_image(request.image_tag, python=request.python, push=request.push_image,

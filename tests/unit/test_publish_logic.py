@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tfwheelbuild.errors import CredentialsError, PublishError, VersionConflictError
-from tfwheelbuild.index.publish import _Links, _twine_error, resolve_index, simple_url_for
+from tfwheelbuild.index.publish import _Links, _twine_error
+from tfwheelbuild.index.target import resolve_index, simple_url_for
 from tfwheelbuild.util.redact import redact
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from tfwheelbuild.cli import main
 from tfwheelbuild.core.config import Settings
 from tfwheelbuild.errors import CompileError, OutputError, SourceError, UnsupportedPythonError
-from tfwheelbuild.index.publish import IndexTarget
+from tfwheelbuild.index.target import IndexTarget
 from tfwheelbuild.results import BuildResult, EntryResult, Published
 from tfwheelbuild.runs.entry import EntryRecord
 from tfwheelbuild.runs.history import History

@@ -22,7 +22,7 @@ from tfwheelbuild.cli.edge import (
     settings_options,
 )
 from tfwheelbuild.core import validate
-from tfwheelbuild.index.publish import IndexTarget
+from tfwheelbuild.index.target import IndexTarget
 from tfwheelbuild.index.verify import verify_from_index
 from tfwheelbuild.runs.entry import EntryRecord
 from tfwheelbuild.runs.history import History
@@ -63,7 +63,8 @@ def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool,
     from functools import partial
 
     from tfwheelbuild.index.publish import publish as do_publish
-    from tfwheelbuild.index.publish import resolve_index, verify_published
+    from tfwheelbuild.index.publish import verify_published
+    from tfwheelbuild.index.target import resolve_index
 
     target = resolve_index(index, simple_url=simple_url)
     results = do_publish(list(wheels), target)
@@ -114,7 +115,7 @@ def nightly(**kw: Any) -> None:
     import sys
 
     from tfwheelbuild.core.matrix import resolve_matrix
-    from tfwheelbuild.index.publish import resolve_index
+    from tfwheelbuild.index.target import resolve_index
     from tfwheelbuild.runs.history import History, now_iso
     from tfwheelbuild.runs.nightly import run_entries, run_status
     from tfwheelbuild.runs.record import write_run
