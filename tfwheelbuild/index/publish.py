@@ -161,7 +161,11 @@ def _twine_error(output: str, target: IndexTarget, env: Mapping[str, str]) -> Ex
 
 
 class _Links(HTMLParser):
-    """File links of a PEP 503 project page: {file name: (absolute URL, sha256 or "")}."""
+    """File links of a PEP 503 project page: {file name: (absolute URL, sha256 or "")}.
+
+    Not pypi-simple: for this one parse it would bring pydantic, beautifulsoup4 and requests, and fetch
+    with requests, beside the one HTTP helper (util/httpget.py: proxy, CA, loopback) every other caller uses.
+    """
 
     def __init__(self, page_url: str) -> None:
         super().__init__()
