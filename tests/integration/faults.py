@@ -72,6 +72,14 @@ def tmpfs_volume(name: str, size: str) -> None:
                     "--opt", f"o=size={size}", "--label", "org.tfwheelbuild=1", name], check=True, capture_output=True)
 
 
+def drop_volumes(namespace: str) -> None:
+    """Remove a cache namespace's volumes, so its next build starts cold."""
+    names = subprocess.run(["docker", "volume", "ls", "-q", "--filter", f"name=^tfwb-{namespace}-"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    if names:
+        subprocess.run(["docker", "volume", "rm", "-f", *names], check=False, capture_output=True)
+
+
 def hog_patch(fixture_repo: Path) -> str:
     """A patch adding 300k dependent statements to one unit: cc1plus -O2 needs well over 1 GB for it."""
     rel = "tensorflow/core/kernels/generated/unit_001.cc"

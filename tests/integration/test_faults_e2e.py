@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.faults import Run, all_containers, tool_containers
+from tests.integration.faults import NAMESPACE, Run, all_containers, drop_volumes, tool_containers
 from tests.integration.harness import ROOT, tfwheelbuild
 
 pytestmark = pytest.mark.engine
@@ -132,16 +132,23 @@ def test_secrets_never_reach_logs_manifests_layers_environments_or_the_process_l
                 seen.append(subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True).stdout)
             time.sleep(0.5)
 
+    # Cache volumes of its own, cold: the build runs its actions and so writes the remote cache, whose URL
+    # carries the secret. (In the suite's warm namespace a forced rebuild may run none, and the remote
+    # cache would never be written, whichever test ran before.)
+    namespace = f"{NAMESPACE}-secrets"
+    args = [namespace if a == NAMESPACE else a for a in build_args]
+    drop_volumes(namespace)
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     # Secrets through the environment (argv is public to every user of the host: README says so).
     env = index_server.env(TFWHEELBUILD_REMOTE_CACHE=secret_url)  # type: ignore[attr-defined]
     try:
-        result = tfwheelbuild(*build_args, "--force", "--publish", "--index", index_server.url,  # type: ignore[attr-defined]
+        result = tfwheelbuild(*args, "--force", "--publish", "--index", index_server.url,  # type: ignore[attr-defined]
                               "--json", env=env)
     finally:
         done.set()
         watcher.join(timeout=10)
+        drop_volumes(namespace)
     assert result.code == 0, result.stderr[-3000:]
     summary = result.json()
     assert len(seen) > 10, "the watcher did not get to look"
