@@ -273,7 +273,7 @@ def write_report(path: Path, units: int, rows: list[tuple[str, float, str]], t_c
         f"| P1 no-op build | {t_noop:.2f} s | ≤ 2 s, zero containers | {'yes' if t_noop <= 2 else 'no'} |",
         f"| P2 warm forced rebuild / cold | {t_warm / t_cold:.3f} | ≤ 0.20 | "
         f"{'yes' if t_warm / t_cold <= 0.2 else 'no'} |",
-        f"| P2 with the runtime test run again (`--retest`) / cold | {t_retest / t_cold:.3f} | (≤ 0.20) | "
+        f"| P2 with the runtime test run again (`--retest`) / cold (issue 17) | {t_retest / t_cold:.3f} | ≤ 0.20 | "
         f"{'yes' if t_retest / t_cold <= 0.2 else 'no'} |",
         f"| P3 plain Dockerfile / tfwheelbuild after a patch change | {t_naive / t_patch:.1f}× | ≥ 3× | "
         f"{'yes' if t_naive / t_patch >= 3 else 'no'} |",
@@ -282,10 +282,10 @@ def write_report(path: Path, units: int, rows: list[tuple[str, float, str]], t_c
         f"| fresh host with a warm shared cache / cold (issue 7) | {t_fresh / t_cold:.3f} | ≤ 0.35 | "
         f"{'yes' if t_fresh / t_cold <= 0.35 else 'no'} |",
         "",
-        "Every tfwheelbuild figure includes the clean-runtime test stage (a fresh venv and `pip install` of",
-        "the wheel and numpy under emulation); the baseline builds only. Passes are kept by content (wheel",
-        "sha256, runtime image id, Python, test inputs): a rebuild that reproduces a tested wheel byte for",
-        "byte reuses its pass, which is what P2 measures; the `--retest` row runs the test again.",
+        "Every tfwheelbuild figure includes the clean-runtime test stage (a fresh venv and the install of the",
+        "wheel and numpy under emulation, by uv since issue 17); the baseline builds only. Passes are kept by",
+        "content (wheel sha256, runtime image id, Python, test inputs): a rebuild that reproduces a tested",
+        "wheel byte for byte reuses its pass, which is what P2 measures; the `--retest` row runs the test again.",
         "",
         *rss_lines(rss),
     ]
