@@ -46,6 +46,8 @@ def runtime_image() -> str:
     out = subprocess.run(["docker", "images", "--filter", "label=org.tfwheelbuild.role=runtime", "--filter",
                           "label=org.tfwheelbuild.python=3.11", "--format", "{{.Repository}}:{{.Tag}}"],
                          capture_output=True, text=True, check=True).stdout.split()
+    # Users' images inherit the runtime image's labels: only the tool's own runtime tag is wanted.
+    out = [ref for ref in out if ref.startswith("tfwheelbuild/runtime:")]
     if not out:
         raise SystemExit("no runtime image for Python 3.11: the warm-up `tfwheelbuild test` should have made it")
     return out[0]
