@@ -104,14 +104,21 @@ def extract_uv(wheel: Path, dest: Path, *, sha256: str = UV_WHEEL_SHA256) -> Pat
     return dest
 
 
+# --no-compile: byte-compiling numpy (or TF) under qemu costs more than the whole smoke test, and the test
+# venv is thrown away afterwards.
+PIP_INSTALL = ("/tfwb/venv/bin/pip", "install", "--no-compile", "--progress-bar", "off")
+
+
+def pip_venv(python: str) -> list[str]:
+    """The test venv made by the image's Python, with its own pip."""
+    return ["python" + python, "-m", "venv", "/tfwb/venv"]
+
+
 def venv_and_install(installer: Installer, python: str, wheel_in_container: str, *,
                      seed_pip: bool) -> list[list[str]]:
     """The commands that make the test venv and install the wheel with its dependencies into it."""
     if installer.uv is None:
-        # --no-compile: byte-compiling numpy (or TF) under qemu costs more than the whole smoke test,
-        # and this venv is thrown away afterwards.
-        return [["python" + python, "-m", "venv", "/tfwb/venv"],
-                ["/tfwb/venv/bin/pip", "install", "--no-compile", "--progress-bar", "off", wheel_in_container]]
+        return [pip_venv(python), [*PIP_INSTALL, wheel_in_container]]
     # uv makes the venv from the image's own Python (never a downloaded one) and, by default, without pip:
     # a --test-command may call pip, so then it is seeded.
     venv = [UV_IN_CONTAINER, "venv", "--python", f"python{python}", *(["--seed"] if seed_pip else []),

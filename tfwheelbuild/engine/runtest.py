@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfwheelbuild.engine.client import Engine, Mount
-from tfwheelbuild.engine.installer import UV_CACHE_DIR, UV_CACHE_VOLUME, choose, uv_env, venv_and_install
+from tfwheelbuild.engine.installer import (
+    PIP_INSTALL,
+    UV_CACHE_DIR,
+    UV_CACHE_VOLUME,
+    choose,
+    pip_venv,
+    uv_env,
+    venv_and_install,
+)
 from tfwheelbuild.errors import RuntimeTestError
 from tfwheelbuild.pipeline.buildlog import BuildLog
 from tfwheelbuild.plan import CA_IN_CONTAINER
@@ -77,8 +85,7 @@ def run_index_install_test(engine: Engine, source: IndexSource, spec: RuntimeTes
              source.simple_url, "-d", "/tfwb/dl", f"{source.project}=={source.version}"]
     # pip here, whatever the installer: `pip download --no-deps --index-url` fetches the wheel from the index
     # and from nowhere else, which is what this check proves.
-    steps = [["python" + spec.python, "-m", "venv", "/tfwb/venv"], fetch,
-             ["sh", "-c", "/tfwb/venv/bin/pip install --no-compile --progress-bar off /tfwb/dl/*.whl"]]
+    steps = [pip_venv(spec.python), fetch, ["sh", "-c", shlex.join(PIP_INSTALL) + " /tfwb/dl/*.whl"]]
     mounts = [Mount(source=str(source.local_root), target=INDEX_MOUNT, read_only=True)] if source.local_root else []
     result = _run(engine, spec, log, labels, files={}, steps=steps, mounts=mounts,
                   network="host" if source.host_network else "bridge")
