@@ -77,5 +77,7 @@ if [ "${1:-}" = "--test" ]; then
   # A real image registry on loopback (push, pull back, run) and Podman's Docker-compatible engine.
   command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
   command -v podman >/dev/null 2>&1 || apt_install podman
+  # Podman's init for `--init` containers: a package of its own, only recommended by podman.
+  [ -x /usr/libexec/podman/catatonit ] || apt_install catatonit
 fi
 log "ready"

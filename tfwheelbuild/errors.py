@@ -193,6 +193,14 @@ class EngineError(TfwbError):
     remedy = "check `docker info` and free disk space, then rerun (caches are kept)"
 
 
+class EngineSetupError(TfwbError):
+    """The engine answers but cannot start containers as it is set up (Podman without its init binary, a
+    host that forbids the resource limits it asks for): the host's configuration, not worth a retry."""
+
+    exit_code = 37
+    remedy = "fix the engine's configuration (README, Podman), then rerun"
+
+
 class DiskFullError(EngineError):
     """No space left where the build writes: a cache volume, the engine's storage, the output dir."""
 

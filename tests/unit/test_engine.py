@@ -83,6 +83,32 @@ def test_every_public_engine_method_has_a_failure_test() -> None:
     assert public - set(CALLS) == {"connect", "pull", "build_image", "push", "remove", "remove_all", "keep"}
 
 
+class PodmanVolumes:
+    """Podman 4.3.1's compatible service: the volume list filters by label, /system/df gives no labels."""
+
+    class _Volume:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.attrs = {"Name": name, "CreatedAt": "2026-12-05T11:34:24Z", "Labels": {"org.tfwheelbuild": "1"}}
+
+    def __init__(self) -> None:
+        self.volumes = self
+
+    def list(self, filters: dict[str, str]) -> list[PodmanVolumes._Volume]:
+        assert filters == {"label": "org.tfwheelbuild"}
+        return [self._Volume("tfwb-bazel-dc41"), self._Volume("tfwb-uv")]
+
+    def df(self) -> dict[str, Any]:
+        return {"Volumes": [{"Name": n, "Labels": {}, "UsageData": {"RefCount": 0, "Size": size}}
+                            for n, size in (("tfwb-bazel-dc41", 1097545), ("tfwb-uv", 58315762), ("theirs", 9))]}
+
+
+def test_tool_volumes_come_from_the_label_filter_not_from_disk_usage_labels() -> None:
+    volumes = Engine(PodmanVolumes()).tool_volumes()
+    assert [(v.name, v.size, v.created) for v in volumes] == [
+        ("tfwb-bazel-dc41", 1097545, "2026-12-05T11:34:24Z"), ("tfwb-uv", 58315762, "2026-12-05T11:34:24Z")]
+
+
 def test_push_refusal_is_a_push_error_but_a_gone_engine_is_an_engine_error() -> None:
     with pytest.raises(PushError) as refused:
         Engine(Raising(FAILURES["api"])).push("127.0.0.1:5000/tf:1", auth=None, sink=_sink)

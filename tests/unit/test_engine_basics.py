@@ -11,7 +11,7 @@ import pytest
 from tfwheelbuild.engine.client import Engine, EngineInfo, _lines, check_engine_address
 from tfwheelbuild.engine.failures import container_error as _container_error
 from tfwheelbuild.engine.failures import first_line as _first_line
-from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineUnavailableError, UsageError
+from tfwheelbuild.errors import EmulationMissingError, EngineError, EngineSetupError, EngineUnavailableError, UsageError
 
 
 def test_lines_whole_lines_in_one_chunk() -> None:
@@ -63,6 +63,27 @@ def test_container_error_other() -> None:
     assert isinstance(error, EngineError)
     assert not isinstance(error, EmulationMissingError)
     assert error.message == "cannot start a container from img:tag: 404 Client Error: No such image"
+
+
+# Podman 4.3.1's own refusals (Debian bookworm), as its compatible service answers them.
+PODMAN_RLIMIT = ('500 Server Error for http+docker://localhost/v1.41/containers/abc/start: Internal Server Error '
+                 '("runc: runc create failed: unable to start container process: error during container init: '
+                 'error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: '
+                 'OCI permission denied")')
+PODMAN_NO_INIT = ('500 Server Error for http+docker://localhost/v1.41/containers/create?name=tfwb-1: Internal '
+                  'Server Error ("container create: container-init binary not found on the host: stat '
+                  '/usr/libexec/podman/catatonit: no such file or directory")')
+
+
+def test_engine_setup_refusals_are_their_own_error_with_the_setting_that_cures_them() -> None:
+    rlimit = _container_error(Exception(PODMAN_RLIMIT), "img:tag")
+    assert isinstance(rlimit, EngineSetupError) and rlimit.exit_code == 37
+    assert "resource limits" in rlimit.message and "type 7" in rlimit.message
+    assert "default_ulimits" in rlimit.remedy and "containers.conf" in rlimit.remedy
+    no_init = _container_error(Exception(PODMAN_NO_INIT), "img:tag")
+    assert isinstance(no_init, EngineSetupError) and "catatonit" in no_init.remedy
+    # Not an EngineError: nightly retries those as infrastructure; a misconfigured engine fails alike again.
+    assert not isinstance(rlimit, EngineError) and not isinstance(no_init, EngineError)
 
 
 def test_first_line_of_an_empty_exception() -> None:

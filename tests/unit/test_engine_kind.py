@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tfwheelbuild.engine.client import Engine, EngineInfo, engine_kind
+from tfwheelbuild.engine.client import Engine, EngineInfo, engine_kind, podman_socket
 from tfwheelbuild.engine.doctor import binfmt_check
 from tfwheelbuild.plan import BuildOptions, make_plan
 from tfwheelbuild.recipes import recipe_for
@@ -81,3 +81,19 @@ def test_apple_silicon_docker_desktop_is_a_native_arm64_engine_planned_without_e
 
 def test_engine_info_defaults_to_docker() -> None:
     assert EngineInfo(version="1", api_version="1", arch="x86_64", cpus=1, mem_bytes=1).label == "Docker"
+
+
+# ---- Podman's socket, found when nothing names an engine and Docker's socket is absent ----------------
+
+@pytest.mark.parametrize(("env", "present", "uid", "expected"), [
+    ({}, {"/var/run/docker.sock", "/run/podman/podman.sock"}, 0, None),  # Docker's own socket wins
+    ({"DOCKER_HOST": "tcp://h:2375"}, {"/run/podman/podman.sock"}, 0, None),  # a named engine wins
+    ({}, {"/run/podman/podman.sock"}, 0, "unix:///run/podman/podman.sock"),  # rootful
+    ({"XDG_RUNTIME_DIR": "/run/user/1000"}, {"/run/user/1000/podman/podman.sock", "/run/podman/podman.sock"}, 1000,
+     "unix:///run/user/1000/podman/podman.sock"),  # the user's own (rootless) service first
+    ({}, {"/run/user/1000/podman/podman.sock"}, 1000, "unix:///run/user/1000/podman/podman.sock"),
+    ({}, set(), 1000, None),  # nothing: the SDK's default, and its "cannot reach" error
+])
+def test_podman_socket_is_found_only_when_nothing_else_is_named(env: dict[str, str], present: set[str], uid: int,
+                                                                expected: str | None) -> None:
+    assert podman_socket(env, present.__contains__, uid) == expected

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -239,3 +240,27 @@ def test_cache_prune_goes_on_past_a_volume_in_use_and_names_it(tmp_path: Path,
     assert fake.removed == ["tfwb-busy", "tfwb-idle"]
     assert "left 1 in use by a container (a running build?): tfwb-busy" in result.stdout
     assert "removed tfwb-idle" in result.stdout and "removed tfwb-busy" not in result.stdout
+
+
+# Commands that never talk to an engine; every other one takes --docker-host (Podman's socket, a remote
+# engine): `test`, `repair`, `publish` and `base` did not, so under Podman only build, image and the
+# housekeeping commands could reach it.
+NO_ENGINE = {"diff", "history", "matrix", "schema", "versions"}
+
+
+def _leaf_commands() -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in main.commands.items():
+        if isinstance(command, click.Group):
+            found.update({f"{name} {sub}": c for sub, c in command.commands.items()})
+        else:
+            found[name] = command
+    return found
+
+
+def test_every_command_that_uses_an_engine_takes_docker_host() -> None:
+    commands = _leaf_commands()
+    assert set(commands) >= NO_ENGINE
+    missing = [name for name, command in commands.items() if name not in NO_ENGINE
+               and not any("--docker-host" in p.opts for p in command.params)]
+    assert not missing

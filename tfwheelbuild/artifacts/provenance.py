@@ -93,7 +93,9 @@ def statement(manifest: dict[str, Any], *, started: float, finished: float,
     run_details: dict[str, Any] = {
         "builder": {"id": BUILDER_ID,
                     "version": {"tfwheelbuild": str(tool.get("version", "")),
-                                "docker": str(manifest.get("engine", {}).get("version", ""))}},
+                                # The engine by its own name: docker, podman or docker-desktop.
+                                str(manifest.get("engine", {}).get("kind", "docker")):
+                                    str(manifest.get("engine", {}).get("version", ""))}},
         "metadata": {"invocationId": str(manifest.get("build_id", "")), "startedOn": rfc3339(started),
                      "finishedOn": rfc3339(finished)},
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tfwheelbuild.cli.edge import VERBOSE_HELP, checked, declared_option, handle_errors
+from tfwheelbuild.cli.edge import VERBOSE_HELP, checked, declared_option, docker_host_option, handle_errors
 from tfwheelbuild.core import validate
 from tfwheelbuild.engine.arm64 import arm64_image, python_from_tags
 from tfwheelbuild.engine.session import engine_session
@@ -30,6 +30,7 @@ from tfwheelbuild.util.redact import redact_all
 @declared_option("work-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
+@docker_host_option
 @handle_errors
 def test(wheel: Path, python: str, base_image: str, mirror: str, index_url: str, test_command: str, installer: str,
          expect_version: str, work_dir: Path | None, as_json: bool, verbose: bool) -> None:
@@ -96,6 +97,7 @@ def base() -> None:
 @declared_option("mirror", callback=None,  # checked with the apt-specific message before any work
                  help="apt mirror [default: the host's Debian mirror].")
 @click.option("--force", is_flag=True, help="Rebuild even when the image exists.")
+@docker_host_option
 @handle_errors
 def base_bootstrap(suite: str, mirror: str, force: bool) -> None:
     """Create an arm64 Debian base image with debootstrap (no registry needed).
@@ -138,6 +140,7 @@ def base_bootstrap(suite: str, mirror: str, force: bool) -> None:
 @click.option("--arch", type=click.Choice(["arm64", "amd64"]), default="arm64", show_default=True,
               help="The rootfs's architecture (amd64: a base for --mode cross builders).")
 @click.option("--force", is_flag=True, help="Import again when the image exists.")
+@docker_host_option
 @handle_errors
 def base_import(source: str, sha256: str, name: str, arch: str, force: bool) -> None:
     """Make a base image from a root filesystem tarball (URL or path), checksum first.
@@ -190,6 +193,7 @@ def versions(as_json: bool) -> None:
 @click.option("--max-wheel-size", default="240M", show_default=True, callback=checked(validate.wheel_size),
               help="Refuse a repaired wheel over this size (0: no limit).")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
+@docker_host_option
 @handle_errors
 def repair(wheel: Path, output: Path, plat: str, exclude: tuple[str, ...], build_tag: str, base_image: str,
            mirror: str, work_dir: Path | None, allow_4k_pages: bool, max_wheel_size: str, verbose: bool) -> None:

@@ -17,6 +17,7 @@ from tfwheelbuild.cli.edge import (
     VERBOSE_HELP,
     checked,
     declared_option,
+    docker_host_option,
     handle_errors,
     resolve_settings,
     settings_options,
@@ -48,6 +49,7 @@ INDEX_HELP = ("Where to publish: an http(s) upload URL (pypiserver, devpi, Artif
 @declared_option("work-dir")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with each wheel's result on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
+@docker_host_option
 @handle_errors
 def publish(wheels: tuple[Path, ...], index: str, simple_url: str, verify: bool, base_image: str, mirror: str,
             index_url: str, work_dir: Path | None, as_json: bool, verbose: bool) -> None:

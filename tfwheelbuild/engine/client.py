@@ -38,20 +38,21 @@ from tfwheelbuild.engine.records import (
     Mount,
     Resource,
     ToolContainer,
+    check_engine_address,
     engine_kind,
+    podman_socket,
 )
 from tfwheelbuild.errors import (
     EmulationMissingError,
     EngineError,
     EngineUnavailableError,
-    UsageError,
 )
 from tfwheelbuild.util.interrupts import signals_deferred
 
 # What `from tfwheelbuild.engine.client import …` offered before images, housekeeping and records got modules.
 __all__ = ["ARM64", "BUILD_LABEL", "ENGINE_FAILURES", "LABEL", "RUN_ONCE_SECONDS", "USER_IMAGE_ROLE", "BuildContainer",
            "Engine", "EngineInfo", "LineSink", "Mount", "Resource", "ToolContainer", "check_engine_address",
-           "engine_kind"]
+           "engine_kind", "podman_socket"]
 
 
 class Engine(EngineImages, EngineHousekeeping):
@@ -69,6 +70,12 @@ class Engine(EngineImages, EngineHousekeeping):
 
     @classmethod
     def connect(cls, base_url: str | None = None) -> Engine:
+        if base_url is None:
+            # Found once and put where --docker-host puts an address: later connections and the docker
+            # commands this process runs then reach the same engine.
+            detected = podman_socket(os.environ, os.path.exists, os.getuid())
+            if detected:
+                os.environ["DOCKER_HOST"] = detected
         try:
             # ssh:// engines go through the ssh client, as the docker CLI does (the user's ssh config
             # and agent), instead of paramiko.
@@ -80,7 +87,9 @@ class Engine(EngineImages, EngineHousekeeping):
             # would send someone who typed --docker-host looking for a variable they never set.
             where = base_url or os.environ.get("DOCKER_HOST") or "the default socket (/var/run/docker.sock)"
             remedy = (f"start the engine at {where}, or point --docker-host (or DOCKER_HOST) at one that answers"
-                      if base_url or os.environ.get("DOCKER_HOST") else None)
+                      if base_url or os.environ.get("DOCKER_HOST") else
+                      "start Docker (scripts/setup-host.sh does it on Debian/Ubuntu) or Podman's service "
+                      "(`systemctl start podman.socket`), or set DOCKER_HOST")
             raise EngineUnavailableError(f"cannot reach a Docker engine at {where}: {first_line(exc)}",
                                          remedy=remedy) from exc
         return cls(client)
@@ -293,16 +302,3 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
     if pending:
         yield pending.decode("utf-8", "replace").rstrip("\r")
 
-
-def check_engine_address(value: str) -> str:
-    """An engine address the SDK can use (unix://, tcp://, ssh://, …), else UsageError; `value` back."""
-    from tfwheelbuild.core import validate
-
-    try:
-        if validate.docker_host(value):
-            return value
-    except ValueError:
-        pass
-    raise UsageError(f"{value!r} is not a Docker engine address",
-                     remedy="give unix:///var/run/docker.sock, tcp://HOST:2375, ssh://USER@HOST (the docker CLI's "
-                            "DOCKER_HOST forms)")

@@ -10,6 +10,7 @@ import urllib3.exceptions
 from tfwheelbuild.errors import (
     EmulationMissingError,
     EngineError,
+    EngineSetupError,
 )
 
 # What talking to the engine can raise: its own refusals, and a daemon gone mid-call (stopped,
@@ -32,6 +33,9 @@ def container_error(exc: Exception, image: str) -> Exception:
     text = first_line(exc)
     if "exec format error" in text:
         return EmulationMissingError(f"arm64 binaries cannot run on this engine ({text})")
+    setup = engine_setup_problem(text)
+    if setup is not None:
+        return setup
     return EngineError(f"cannot start a container from {image}: {text}")
 
 
@@ -40,3 +44,25 @@ def first_line(exc: BaseException) -> str:
         return "the Docker engine stopped answering (the daemon stopped or restarted)"
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def engine_setup_problem(text: str) -> EngineSetupError | None:
+    """Engine refusals that no rerun cures, each with the change to the engine's setup that does.
+
+    Both are Podman's, seen on Debian's 4.3.1 (the texts below are its own): unlike dockerd, Podman gives
+    every container explicit nofile/nproc limits (its built-in default is the maximum), which a host
+    without CAP_SYS_RESOURCE refuses to raise; and `init` needs the catatonit binary, a separate package.
+    """
+    if "error setting rlimit" in text:
+        return EngineSetupError(
+            "the engine cannot give the container the resource limits it asks for (the host forbids raising "
+            "them: " + text.rsplit("error setting rlimit", 1)[1].strip(" :")[:80] + ")",
+            remedy=("Podman: set `default_ulimits = [\"nofile=N:N\", \"nproc=M:M\"]` under [containers] in "
+                    "containers.conf, at or below the limits the service itself runs with "
+                    "(`grep -E 'open files|processes' /proc/$(pgrep -f 'podman system service')/limits`), "
+                    "and restart `podman system service`"))
+    if "container-init binary not found" in text or "catatonit" in text:
+        return EngineSetupError("the engine has no init binary for the container (" + text[-120:] + ")",
+                                remedy="install Podman's init: `apt-get install catatonit` "
+                                       "(dnf install catatonit), then rerun")
+    return None

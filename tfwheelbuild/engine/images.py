@@ -9,7 +9,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from tfwheelbuild.engine.failures import ENGINE_FAILURES, engine_gone, first_line
+from tfwheelbuild.engine.failures import ENGINE_FAILURES, engine_gone, engine_setup_problem, first_line
 from tfwheelbuild.engine.records import (
     ARM64,
     LineSink,
@@ -93,10 +93,10 @@ class EngineImages:
                 if isinstance(aux, dict) and "ID" in aux:
                     image_id = str(aux["ID"])
         except ENGINE_FAILURES as exc:
-            raise engine_gone(exc, f"building {tag}") or ImageError(
+            raise engine_gone(exc, f"building {tag}") or engine_setup_problem(first_line(exc)) or ImageError(
                 f"building {tag} failed: {first_line(exc)}") from exc
-        if error:
-            raise ImageError(f"building {tag} failed: {error}")
+        if error:  # a RUN step the engine could not start is the engine's setup, not the Dockerfile's
+            raise engine_setup_problem(error) or ImageError(f"building {tag} failed: {error}")
         if image_id:
             return image_id
         found = self.image_id(tag)

@@ -40,14 +40,19 @@ class EngineHousekeeping:
                 if (i.labels or {}).get("org.tfwheelbuild.role") != USER_IMAGE_ROLE]
 
     def tool_volumes(self) -> list[Resource]:
-        """The tool's cache volumes with their sizes (Docker's own disk-usage accounting)."""
+        """The tool's cache volumes with their sizes (the engine's own disk-usage accounting).
+
+        Which volumes are ours comes from the volume list's label filter, not from /system/df's entries:
+        Podman's compatible service answers /system/df with every volume's `Labels` empty (4.3.1).
+        """
         try:
-            volumes = self._client.df().get("Volumes") or []
+            ours = self._client.volumes.list(filters={"label": LABEL})
+            usage = self._client.df().get("Volumes") or []
         except ENGINE_FAILURES as exc:
             raise EngineError(f"engine error reading disk usage: {first_line(exc)}") from exc
-        return [Resource(name=str(v["Name"]), size=max(0, int((v.get("UsageData") or {}).get("Size", 0))),
-                         created=str(v.get("CreatedAt", "")), kind="volume", id=str(v["Name"]))
-                for v in volumes if LABEL in (v.get("Labels") or {})]
+        sizes = {str(v.get("Name")): max(0, int((v.get("UsageData") or {}).get("Size", 0))) for v in usage}
+        return [Resource(name=str(v.name), size=sizes.get(str(v.name), 0), created=str(v.attrs.get("CreatedAt", "")),
+                         kind="volume", id=str(v.name)) for v in ours]
 
     def remove_image(self, ref: str) -> bool:
         """Remove an image; False when a container still uses it (the engine refuses: 409)."""

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tfwheelbuild.errors import UsageError
+
 ARM64 = "linux/arm64"
 LABEL = "org.tfwheelbuild"
 BUILD_LABEL = "org.tfwheelbuild.build"
@@ -85,3 +87,33 @@ class Mount:
     target: str
     read_only: bool = False
 
+
+
+DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+def podman_socket(env: Mapping[str, str], exists: Callable[[str], bool], uid: int) -> str | None:
+    """Where Podman's Docker-compatible service listens, when nothing names an engine and Docker's own socket
+    is absent (a RHEL-family host that runs Podman, as cibuildwheel's users do): the user's rootless socket
+    (`systemctl --user start podman.socket`) first, then the rootful one (`systemctl start podman.socket`).
+    None: the Docker SDK's own default stands."""
+    if env.get("DOCKER_HOST") or exists(DOCKER_SOCKET):
+        return None
+    runtime = env.get("XDG_RUNTIME_DIR") or (f"/run/user/{uid}" if uid else "")
+    candidates = [f"{runtime}/podman/podman.sock"] if runtime else []
+    candidates.append("/run/podman/podman.sock")
+    return next((f"unix://{path}" for path in candidates if exists(path)), None)
+
+
+def check_engine_address(value: str) -> str:
+    """An engine address the SDK can use (unix://, tcp://, ssh://, …), else UsageError; `value` back."""
+    from tfwheelbuild.core import validate
+
+    try:
+        if validate.docker_host(value):
+            return value
+    except ValueError:
+        pass
+    raise UsageError(f"{value!r} is not a Docker engine address",
+                     remedy="give unix:///var/run/docker.sock, tcp://HOST:2375, ssh://USER@HOST (the docker CLI's "
+                            "DOCKER_HOST forms)")

@@ -95,7 +95,7 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
                    "policy": ctx.facts.get("repair", {}).get("policy"),
                    "grafted": ctx.facts.get("repair", {}).get("grafted"),
                    "excluded": list(plan.repair.exclude)},
-        "engine": {"version": ctx.info.version, "arch": ctx.info.arch,
+        "engine": {"kind": ctx.info.kind, "version": ctx.info.version, "arch": ctx.info.arch,
                    "emulated": not ctx.info.native_arm64},
         "test": ctx.facts.get("test", {}),
         # The dependency bundle of `build --deps`, when one was used, goes in "deps": {"entries": [{name, url,
