@@ -6,9 +6,12 @@ USER root
 COPY wheels/ /wheels/
 # The host's CA bundle (corporate proxies), for this stage's downloads only: not in the final image.
 COPY ca-bundle.pem /wheels/ca-bundle.pem
-RUN python{{PY}} -m venv {{VENV}} \
- && if [ -s /wheels/ca-bundle.pem ]; then export PIP_CERT=/wheels/ca-bundle.pem SSL_CERT_FILE=/wheels/ca-bundle.pem; fi \
- && {{VENV}}/bin/python -m pip install --no-cache-dir --disable-pip-version-check --progress-bar off {{WHEELS}}
+# The installer (uv's pinned aarch64 binary, when it could be had) stays in this stage too.
+COPY tools/ /wheels/tools/
+# The index the user gave (--index-url), as a build argument of this stage: never part of the final image.
+ARG PIP_INDEX_URL=""
+RUN if [ -s /wheels/ca-bundle.pem ]; then export PIP_CERT=/wheels/ca-bundle.pem SSL_CERT_FILE=/wheels/ca-bundle.pem; fi \
+ && {{INSTALL}}
 
 FROM {{RUNTIME}}
 # Installed as root, run as tfwb (uid 10001): the program cannot rewrite its own packages.

@@ -165,7 +165,8 @@ def run_entry(prepared: Prepared, request: BuildRequest, settings: Settings, *, 
     wheel = Path(build.wheel)
     if image_request is not None and wheel.is_file():
         image = image_after_build(image_request, wheel, base_image=settings["base-image"], mirror=settings["mirror"],
-                                  work_dir=settings["work-dir"], verbose=request.verbose)
+                                  work_dir=settings["work-dir"], verbose=request.verbose,
+                                  installer=settings["installer"], index_url=settings["index-url"])
         result = EntryResult(build=build, published=published, report=result.report, image=image)
     elif image_request is not None:
         say(f"no image: the wheel is on the index, not in the output dir ({wheel.name})")

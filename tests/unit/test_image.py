@@ -109,6 +109,35 @@ def test_the_image_recipe_keeps_the_wheel_out_of_the_final_image_and_runs_as_a_u
     assert render("r", "3.11", ["w.whl"])["ca-bundle.pem"] == b""
 
 
+def test_with_uv_the_install_stage_runs_the_pinned_binary_and_the_final_image_holds_neither(tmp_path: Path) -> None:
+    uv = tmp_path / "uv"
+    uv.write_bytes(b"\x7fELF uv")
+    files = render("tfwheelbuild/runtime:py3.11-x", "3.11", ["tensorflow-2.16.1-cp311.whl"], None, uv)
+    text = files["Dockerfile"].decode()
+    assert files["tools/uv"] == b"\x7fELF uv"
+    install, final = text.split("FROM tfwheelbuild/runtime:py3.11-x\n", 1)
+    assert "/wheels/tools/uv venv --seed --python python3.11 /opt/venv" in install  # pip in the venv, as `venv`
+    assert "/wheels/tools/uv pip install --python /opt/venv/bin/python /wheels/tensorflow-2.16.1-cp311.whl" in install
+    assert "UV_PYTHON_DOWNLOADS=never" in install and "UV_NO_CACHE=1" in install  # no cache left in the layer
+    # The index the user gave is a build argument of the install stage only, read by pip or handed to uv.
+    assert 'ARG PIP_INDEX_URL=""' in install and 'UV_DEFAULT_INDEX="$PIP_INDEX_URL"' in install
+    assert "tools" not in final and "PIP_INDEX_URL" not in final
+    assert "tools/uv" not in render("r", "3.11", ["w.whl"])  # pip: no binary in the context
+
+
+def test_uv_error_line_names_a_failed_install() -> None:
+    output = ["Step 6/12 : RUN …", "Using CPython 3.11.2 interpreter at: /usr/bin/python3.11",
+              "  × No solution found when resolving dependencies:",
+              "  ╰─▶ Because nosuchpkg was not found in the package registry and tensorflow==2.16.1 depends on "
+              "nosuchpkg, we can conclude that tensorflow==2.16.1 cannot be used.",
+              "The command '/bin/sh -c …' returned a non-zero code: 1"]
+    error = explain_install(ImageError("building x failed"), output)
+    assert error.message.startswith("installing the wheel into the image failed: No solution found when resolving")
+    assert "nosuchpkg was not found in the package registry" in error.message
+    plain = explain_install(ImageError("b"), ["error: Failed to fetch: `http://127.0.0.1:1/simple/numpy/`"])
+    assert plain.message.endswith("Failed to fetch: `http://127.0.0.1:1/simple/numpy/`")
+
+
 def test_pip_error_line_names_a_failed_install() -> None:
     exc = explain_install(ImageError("building x failed: The command ... returned a non-zero code: 1"),
                           ["Collecting numpy", "\x1b[91mERROR: No matching distribution found for numpy>=1.23.5\n"])

@@ -32,12 +32,14 @@ REGISTRY_AUTH_HELP = ("Registry credentials: a JSON file shaped like ~/.docker/c
 @declared_option("base-image", help="arm64 base image for the runtime image.")
 @declared_option("mirror")
 @declared_option("work-dir")
+@declared_option("installer", help="Installer for the image's venv: auto (uv where it can be had, else pip) or pip.")
+@declared_option("index-url", help="Package index for the wheel's dependencies [default: the installer's].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @docker_host_option
 @handle_errors
 def image(wheels: tuple[Path, ...], tag: str, push: bool, registry_auth: Path | None, python: str, base_image: str,
-          mirror: str, work_dir: Path | None, as_json: bool, verbose: bool) -> None:
+          mirror: str, work_dir: Path | None, installer: str, index_url: str, as_json: bool, verbose: bool) -> None:
     """Build an arm64 image with the wheel(s) installed in a venv; `docker run` it to see TensorFlow work.
 
     The image stands on the clean runtime image `test` uses, runs as a non-root user, and its
@@ -50,7 +52,8 @@ def image(wheels: tuple[Path, ...], tag: str, push: bool, registry_auth: Path | 
       tfwheelbuild image dist/tensorflow-*.whl --tag 127.0.0.1:5000/tf:2.16.1 --push
     """
     request = check_request(list(wheels), tag, python=python, push=push, registry_auth=registry_auth)
-    summary = make_image(request, base_image=base_image, mirror=mirror, work_dir=work_dir, verbose=verbose)
+    summary = make_image(request, base_image=base_image, mirror=mirror, work_dir=work_dir, verbose=verbose,
+                         installer=installer, index_url=index_url)
     if as_json:
         click.echo(json.dumps(summary))
         return

@@ -128,7 +128,8 @@ OPTIONS: tuple[OptionDef, ...] = (
               "under qemu; auto: native on arm64 engines, cross on x86_64 ones where the release has a cross config, "
               "else emulated [default: auto]."),
     OptionDef("test-command", "str", "", "Extra command run in the test venv."),
-    OptionDef("installer", "str", "auto", "What installs the wheel into the runtime test's venv: `auto` (uv, a "
+    OptionDef("installer", "str", "auto", "What installs the wheel into the runtime test's venv and the image's "
+              "(`image`, `build --image`): `auto` (uv, a "
               "pinned aarch64 binary fetched once with the host's pip and cached; pip where it cannot be had) or "
               "`pip`.", choices=("auto", "pip"),
               flag_help="Installer for the runtime test: auto (uv where it can be had, else pip) or pip."),

@@ -137,14 +137,34 @@ def wheel_manifest(wheel: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def render(runtime: str, python: str, wheels: list[str], ca_bundle: Path | None = None) -> dict[str, bytes]:
-    """The image's build context: its Dockerfile (the wheels are added by the caller). Pure."""
+def install_command(python: str, wheels: list[str], *, uv: bool) -> str:
+    """The install stage's shell command: a venv from the image's own Python, then the wheels and their
+    dependencies from the index. With uv (issue 17: pip's own Python under emulation is most of the time)
+    the venv is seeded with pip, as `python -m venv` makes it, so users can add packages on top."""
+    paths = " ".join(f"/wheels/{w}" for w in wheels)
+    if not uv:
+        return (f"python{python} -m venv {VENV} && {VENV}/bin/python -m pip install --no-cache-dir "
+                f"--disable-pip-version-check --progress-bar off {paths}")
+    return ('export UV_PYTHON_DOWNLOADS=never UV_NO_CACHE=1 UV_LINK_MODE=copy UV_NO_PROGRESS=1 '
+            '&& if [ -n "$PIP_INDEX_URL" ]; then export UV_DEFAULT_INDEX="$PIP_INDEX_URL"; fi '
+            f"&& /wheels/tools/uv venv --seed --python python{python} {VENV} "
+            f"&& /wheels/tools/uv pip install --python {VENV}/bin/python {paths}")
+
+
+def render(runtime: str, python: str, wheels: list[str], ca_bundle: Path | None = None,
+           uv: Path | None = None) -> dict[str, bytes]:
+    """The image's build context: its Dockerfile and tools (the wheels are added by the caller). Pure but
+    for reading the CA bundle and the uv binary."""
     text = resources.buildenv("image.Dockerfile").read_text()
-    values = {"RUNTIME": runtime, "PY": python, "VENV": VENV, "WHEELS": " ".join(f"/wheels/{w}" for w in wheels)}
+    values = {"RUNTIME": runtime, "PY": python, "VENV": VENV,
+              "INSTALL": install_command(python, wheels, uv=uv is not None)}
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     ca = ca_bundle.read_bytes() if ca_bundle and ca_bundle.is_file() else b""
-    return {"Dockerfile": text.encode(), "ca-bundle.pem": ca}
+    files = {"Dockerfile": text.encode(), "ca-bundle.pem": ca, "tools/.keep": b""}
+    if uv is not None:
+        files["tools/uv"] = uv.read_bytes()
+    return files
 
 
 # ---- building and pushing -----------------------------------------------------------------------
@@ -160,16 +180,19 @@ class ImageResult:
 
 def build_user_image(engine: Any, log: Any, *, runtime: str, python: str, wheels: list[WheelInfo],
                      ref: ImageRef, labels: dict[str, str], build_args: dict[str, str],
-                     ca_bundle: Path | None) -> ImageResult:
+                     ca_bundle: Path | None, uv: Path | None = None) -> ImageResult:
     import tempfile
 
     started = time.monotonic()
-    files = render(runtime, python, [w.path.name for w in wheels], ca_bundle)
+    files = render(runtime, python, [w.path.name for w in wheels], ca_bundle, uv)
     with tempfile.TemporaryDirectory(prefix="tfwb-image-") as tmp:
         context = Path(tmp)
         (context / "wheels").mkdir()
+        (context / "tools").mkdir()
         for name, data in files.items():
             (context / name).write_bytes(data)
+        if uv is not None:
+            (context / "tools" / "uv").chmod(0o755)
         for info in wheels:
             # A hard link where the file system allows it: a TensorFlow wheel is hundreds of MB.
             target = context / "wheels" / info.path.name
@@ -191,11 +214,18 @@ def build_user_image(engine: Any, log: Any, *, runtime: str, python: str, wheels
 
 
 def explain_install(exc: ImageError, output: list[str]) -> ImageError:
-    """pip's own last ERROR line (a dependency the index lacks, a wheel pip refuses), not the shell's."""
-    errors = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in output if "ERROR:" in line]
+    """The installer's own last error line (a dependency the index lacks, a wheel it refuses), not the shell's:
+    pip's `ERROR: …`, uv's `error: …` (or `× …` with its reason on the lines after)."""
+    clean = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in output]
+    errors = [line.split("ERROR:", 1)[1].strip() for line in clean if "ERROR:" in line]
+    errors += [line.split("error:", 1)[1].strip() for line in clean if line.startswith("error:")]
+    for at, line in enumerate(clean):
+        if line.startswith("× ") or line.startswith("x "):
+            errors.append(" ".join([line[2:].strip(), *(ln.lstrip("╰─▶ ").strip() for ln in clean[at + 1:at + 3]
+                                                          if ln.startswith("╰─▶"))]))
     if not errors:
         return exc
-    return ImageError(f"installing the wheel into the image failed: {errors[-1].split('ERROR:', 1)[1].strip()}",
+    return ImageError(f"installing the wheel into the image failed: {errors[-1]}",
                       remedy="the wheel's dependencies must resolve from the package index (PIP_INDEX_URL, a proxy's "
                              "CA in /etc/ssl/certs): `tfwheelbuild test WHEEL` shows the same install step")
 

@@ -40,8 +40,9 @@ def check_request(wheels: list[Path], tag: str, *, python: str, push: bool, regi
 
 
 def make_image(request: ImageRequest, *, base_image: str, mirror: str, work_dir: Path | None,
-               verbose: bool) -> dict[str, Any]:
+               verbose: bool, installer: str = "auto", index_url: str = "") -> dict[str, Any]:
     """Runtime image (content-hashed, shared with `test`), the user's image on it, then the push."""
+    from tfwheelbuild.engine import installer as installers
     from tfwheelbuild.engine.arm64 import arm64_image
     from tfwheelbuild.engine.preflight import host_proxy_env
     from tfwheelbuild.engine.session import engine_session
@@ -54,12 +55,16 @@ def make_image(request: ImageRequest, *, base_image: str, mirror: str, work_dir:
         runtime = arm64_image(engine, log, runtime_recipe(request.python), base_image=base_image, mirror=mirror,
                               python=request.python)
         labels = oci_labels(main, wheel_manifest(main.path), epoch=request.epoch, base=runtime)
+        chosen = installers.choose(installer, cache_root=work_dir)
+        if chosen.note:
+            log.say(chosen.note)
+        build_args = {**dict(host_proxy_env()), **({"PIP_INDEX_URL": index_url} if index_url else {})}
         result = build_user_image(engine, log, runtime=runtime, python=request.python, wheels=request.wheels,
-                                  ref=request.ref, labels=labels, build_args=dict(host_proxy_env()),
-                                  ca_bundle=host_ca())
+                                  ref=request.ref, labels=labels, build_args=build_args, ca_bundle=host_ca(),
+                                  uv=chosen.uv)
         summary: dict[str, Any] = {"status": "built", "tag": result.tag, "id": result.image_id, "size": result.size,
                                    "seconds": result.seconds, "runtime": runtime, "labels": result.labels,
-                                   "log": str(log.path)}
+                                   "installer": chosen.name, "log": str(log.path)}
         if request.push:
             summary["digest"] = push_user_image(engine, log, request.ref, request.creds)
             summary["status"] = "pushed"
@@ -85,7 +90,7 @@ def check_build_image(tag: str, *, python: str, push: bool, registry_auth: Path 
 
 
 def image_after_build(request: ImageRequest, wheel: Path, *, base_image: str, mirror: str, work_dir: Path | None,
-                      verbose: bool) -> dict[str, Any]:
+                      verbose: bool, installer: str = "auto", index_url: str = "") -> dict[str, Any]:
     from dataclasses import replace
 
     from tfwheelbuild.artifacts.wheelinfo import inspect_wheel
@@ -94,4 +99,4 @@ def image_after_build(request: ImageRequest, wheel: Path, *, base_image: str, mi
     info = inspect_wheel(wheel)
     image_python([info], request.python)
     return make_image(replace(request, wheels=[info]), base_image=base_image, mirror=mirror, work_dir=work_dir,
-                      verbose=verbose)
+                      verbose=verbose, installer=installer, index_url=index_url)
