@@ -129,3 +129,24 @@ def test_too_recent_symbols_of_a_raw_wheel_name_the_tag_its_symbols_allow() -> N
     error = repair_failure(out, SHOW_RAW, "manylinux2014_aarch64", 2)
     assert "GLIBCXX_3.4.21" in error.message and error.message.endswith("they allow manylinux_2_24_aarch64")
     assert error.remedy.startswith("accept the higher tag with --plat manylinux_2_24_aarch64")
+
+
+def test_the_sbom_queries_reuse_the_builds_bazel_server_and_then_stop_it(tmp_path: Path) -> None:
+    """cquery and query run before the server is shut down, in the build's own environment: a server started
+    anew under emulation re-analysed the whole target (~45 s of a forced warm rebuild, issue 17)."""
+    from tests.unit.fakes import FakeEngine, make_context
+    from tfwheelbuild.pipeline.stages import compile as compile_stage
+    from tfwheelbuild.pipeline.stages.repair import bazel_repositories
+
+    engine = FakeEngine()
+    ctx = make_context(tmp_path, engine)
+    ctx.container = "c1"
+    target = ctx.plan.compile.target
+    ctx.facts["compile"] = {"argv": ["bazel", *ctx.plan.compile.bazel_startup, "build", "--config=x", target]}
+    engine.answer(" cquery ", lines=["@com_google_absl//absl/base:base (abc123)", f"{target} (abc123)"])
+    repos, note = bazel_repositories(ctx)
+    commands = [line for line in engine.execs() if line.startswith("bazel ")]
+    verbs = [c.split()[len(ctx.plan.compile.bazel_startup) + 1] for c in commands]
+    assert verbs == ["cquery", "query", "shutdown"], commands
+    assert all(c.env == compile_stage.bazel_env(ctx) for c in engine.calls if c.method == "exec")
+    assert [r.name for r in repos] == ["com_google_absl"] and note == ""

@@ -39,11 +39,25 @@ DOWNLOADER_CONFIG = "/tmp/tfwb-downloader.cfg"
 PROCESS_LINE = re.compile(r"\b\d+ process(?:es)?: ")
 
 
-def run(ctx: BuildContext) -> dict[str, object]:
-    plan = ctx.plan.compile
-    env = dict(plan.env)
+def bazel_env(ctx: BuildContext) -> dict[str, str]:
+    """The environment every Bazel command of a build runs in: the build's, and the SBOM's queries after it
+    (another client environment could re-run repository rules that read it)."""
+    env = dict(ctx.plan.compile.env)
     if ctx.plan.test.ca_bundle is not None and ctx.plan.test.ca_bundle.is_file():
         env["SSL_CERT_FILE"] = CA_IN_CONTAINER
+    return env
+
+
+def shutdown(ctx: BuildContext) -> None:
+    """Stop the build's Bazel server (its memory back before the runtime test). The repair stage calls it once
+    the SBOM's queries have run: they reuse the warm server and its analysis, which a server started anew
+    under emulation spent ~45 s redoing (issue 17's forced `--retest` rebuild)."""
+    ctx.run(["bazel", *ctx.plan.compile.bazel_startup, "shutdown"], workdir=SRC)
+
+
+def run(ctx: BuildContext) -> dict[str, object]:
+    plan = ctx.plan.compile
+    env = bazel_env(ctx)
     resolve_bazel(ctx, env)
     if plan.deps is not None:
         deps.check_identity(plan.deps, deps.read_manifest(plan.deps).identity, bundle_identity(ctx))
@@ -75,7 +89,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if code != 0:
         raise CompileError(f"packaging the wheel failed (exit {code}): "
                            f"{' / '.join(first_error_block(ctx.log.stage_lines()[-30:], 3))}")
-    ctx.run(["bazel", *plan.bazel_startup, "shutdown"], workdir=SRC)
+    # The server stays up for the repair stage's SBOM queries, which shut it down (shutdown above).
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             "cache": _cache_summary(processes, remote=ctx.plan.remote.enabled)}
 

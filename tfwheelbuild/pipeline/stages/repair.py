@@ -33,6 +33,7 @@ from tfwheelbuild.engine.client import Engine
 from tfwheelbuild.errors import CompileError, PageAlignmentError, RepairError, WheelTooLargeError
 from tfwheelbuild.pipeline.buildlog import BuildLog
 from tfwheelbuild.pipeline.context import BuildContext
+from tfwheelbuild.pipeline.stages import compile as compile_stage
 from tfwheelbuild.plan import OUT, RAW_WHEELS, SRC, RepairPlan
 
 NAME = "repair"
@@ -108,7 +109,16 @@ def bazel_repositories(ctx: BuildContext) -> tuple[list[sbom.BazelRepo], str]:
         return [], "no Bazel command recorded: not listed"
     at = argv.index("build")
     startup, build_args = argv[1:at], [a for a in argv[at + 1:-1] if a != compile_plan.target]
-    env = dict(compile_plan.env)
+    env = compile_stage.bazel_env(ctx)
+    try:
+        return _query_repositories(ctx, startup, build_args, env)
+    finally:
+        compile_stage.shutdown(ctx)
+
+
+def _query_repositories(ctx: BuildContext, startup: list[str], build_args: list[str],
+                        env: dict[str, str]) -> tuple[list[sbom.BazelRepo], str]:
+    compile_plan = ctx.plan.compile
     cquery = ["bazel", *startup, "cquery", *build_args, f"deps({compile_plan.target})", "--noshow_progress"]
     lines: list[str] = []
     ctx.log.command(cquery, "builder")
@@ -135,7 +145,6 @@ def bazel_repositories(ctx: BuildContext) -> tuple[list[sbom.BazelRepo], str]:
             for line in found[-5:]:
                 ctx.log.line(line)
             note = f"bazel query //external failed (exit {code}): names only"
-    ctx.engine.exec(ctx.container, ["bazel", *startup, "shutdown"], sink=lambda _l: None, workdir=SRC)
     return repos, note
 
 
