@@ -68,6 +68,32 @@ def test_auto_falls_back_to_pip_and_says_why(tmp_path: Path, monkeypatch: pytest
     assert not list((tmp_path / "tools").rglob("uv"))  # nothing half-written in the cache
 
 
+def test_a_failed_fetch_is_remembered_for_a_day_and_a_success_forgets_it(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    tries: list[Path] = []
+
+    def offline(into: Path) -> Path:
+        tries.append(into)
+        raise UvUnavailable("the host's pip could not download it: connection refused")
+
+    monkeypatch.setattr(installer, "_download_wheel", offline)
+    first = choose("auto", cache_root=tmp_path, now=1000.0)
+    later = choose("auto", cache_root=tmp_path, now=1000.0 + 3600)  # an air-gapped host's next test: no wait
+    assert len(tries) == 1 and first.uv is None and later.uv is None
+    assert "connection refused, 60 min ago" in later.note and "unavailable.json is deleted" in later.note
+    choose("auto", cache_root=tmp_path, now=1000.0 + installer.RETRY_AFTER_SECONDS)  # a day on: tried again
+    assert len(tries) == 2
+
+    def online(into: Path) -> Path:
+        raise AssertionError("not reached: the binary is cached below")
+
+    binary = tmp_path / "tools" / f"uv-{UV_VERSION}-aarch64" / "uv"
+    binary.write_bytes(b"uv")
+    monkeypatch.setattr(installer, "_download_wheel", online)
+    # A binary put into the cache (copied from a connected host) wins at once over a remembered failure.
+    assert choose("auto", cache_root=tmp_path, now=1000.0 + 3600).uv == binary
+
+
 def test_pip_is_pip_without_looking_for_uv(tmp_path: Path) -> None:
     assert choose("pip", cache_root=tmp_path) == Installer(uv=None)
     assert not (tmp_path / "tools").exists()

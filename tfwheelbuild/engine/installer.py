@@ -12,11 +12,13 @@ on the host), the test says why and installs with pip, as before.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +47,48 @@ class Installer:
         return f"uv {UV_VERSION}" if self.uv else "pip"
 
 
-def choose(wanted: str, *, cache_root: Path | None = None) -> Installer:
+# A failed fetch is remembered this long: on an air-gapped host each `test` would otherwise wait for pip's
+# download to time out before installing with pip anyway.
+RETRY_AFTER_SECONDS = 24 * 3600
+
+
+def choose(wanted: str, *, cache_root: Path | None = None, now: float | None = None) -> Installer:
     """`auto`: uv when its pinned binary is cached or can be fetched now; `pip`: pip, as before."""
     if wanted == "pip":
         return Installer(uv=None)
+    root = cache_root or default_work_root()
+    marker = root / "tools" / f"uv-{UV_VERSION}-aarch64" / "unavailable.json"
+    now = time.time() if now is None else now
+    cached = marker.with_name("uv")
+    if cached.is_file():  # however it got there (a copy from a connected host): no fetch, no remembered failure
+        return Installer(uv=cached)
+    remembered = _remembered_failure(marker, now)
+    if remembered:
+        return Installer(uv=None, note=f"uv {UV_VERSION} unavailable ({remembered}; tried again a day after, or "
+                                       f"at once when {marker} is deleted): installing with pip")
     try:
-        return Installer(uv=uv_binary(cache_root or default_work_root()))
+        binary = uv_binary(root)
     except UvUnavailable as exc:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps({"reason": str(exc), "at": now}))
+        except OSError:
+            pass  # remembering is an optimisation; a read-only cache just tries again next time
         return Installer(uv=None, note=f"uv {UV_VERSION} unavailable ({exc}): installing with pip")
+    marker.unlink(missing_ok=True)
+    return Installer(uv=binary)
+
+
+def _remembered_failure(marker: Path, now: float) -> str:
+    """The reason of a failed fetch less than RETRY_AFTER_SECONDS old, else ""."""
+    try:
+        record = json.loads(marker.read_text())
+        at, reason = float(record["at"]), str(record["reason"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    if not 0 <= now - at < RETRY_AFTER_SECONDS:
+        return ""
+    return f"{reason}, {int((now - at) // 60)} min ago"
 
 
 class UvUnavailable(Exception):

@@ -55,7 +55,7 @@ def make_image(request: ImageRequest, *, base_image: str, mirror: str, work_dir:
         runtime = arm64_image(engine, log, runtime_recipe(request.python), base_image=base_image, mirror=mirror,
                               python=request.python)
         labels = oci_labels(main, wheel_manifest(main.path), epoch=request.epoch, base=runtime)
-        chosen = installers.choose(installer, cache_root=work_dir)
+        chosen = installers.choose(installer)  # the user's tool cache, as `test`
         if chosen.note:
             log.say(chosen.note)
         build_args = {**dict(host_proxy_env()), **({"PIP_INDEX_URL": index_url} if index_url else {})}
