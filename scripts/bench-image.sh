@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Image build time and size: `tfwheelbuild image`'s recipe against a plain Dockerfile that installs
+# Image build time and size: `tfwheelbuild image`'s recipe (its installer: uv where it can be had) against a plain Dockerfile that installs
 # the same wheel into a venv on the same runtime image (COPY, venv + pip install, rm), both with the
 # classic builder, cold (--no-cache) then warm (layer cache), each twice in alternation.
 # Usage: scripts/bench-image.sh WHEEL RUNTIME_IMAGE   (RUNTIME_IMAGE: `tfwheelbuild images` lists it)
@@ -11,10 +11,20 @@ mkdir -p "$work/ours/wheels" "$work/plain"
 cp "$wheel" "$work/ours/wheels/"; cp "$wheel" "$work/plain/"
 ca=/etc/ssl/certs/ca-certificates.crt; [ -f "$ca" ] || ca=/dev/null
 cp "$ca" "$work/ours/ca-bundle.pem"; cp "$ca" "$work/plain/ca-bundle.pem"
+# Ours as `tfwheelbuild image` renders it, installer included (uv where the tool can have it, else pip).
 "$(dirname "$0")/../.venv/bin/python" -c "
-import sys; from tfwheelbuild.userimage.image import render
-print(render(sys.argv[1], sys.argv[2], [sys.argv[3]])['Dockerfile'].decode())" "$runtime" "$py" "$name" \
-  > "$work/ours/Dockerfile"
+import sys
+from pathlib import Path
+from tfwheelbuild.engine.installer import choose
+from tfwheelbuild.userimage.image import render
+installer = choose('auto')
+print(installer.name, file=sys.stderr)
+for name, data in render(sys.argv[1], sys.argv[2], [sys.argv[3]], None, installer.uv).items():
+    if name != 'ca-bundle.pem':
+        (Path(sys.argv[4]) / name).parent.mkdir(parents=True, exist_ok=True)
+        (Path(sys.argv[4]) / name).write_bytes(data)
+(Path(sys.argv[4]) / 'tools' / 'uv').exists() and (Path(sys.argv[4]) / 'tools' / 'uv').chmod(0o755)
+" "$runtime" "$py" "$name" "$work/ours"
 cat > "$work/plain/Dockerfile" <<DOCKERFILE
 FROM $runtime
 USER root
