@@ -216,6 +216,15 @@ class InferenceError(TfwbError):
     remedy = "give the fact in a --recipe FILE table for the release"
 
 
+class CustomPythonError(TfwbError):
+    """A Python the hermetic release ships no lock for, which the builder cannot supply: no interpreter of
+    that version, no requirements input to lock, or a lock that does not resolve from the index."""
+
+    exit_code = 46
+    remedy = ("build for a Python the release lists (`tfwheelbuild versions`), or use a builder base that has "
+              "that Python (--base-image; `base bootstrap --suite sid` has python3.14)")
+
+
 class Interrupted(TfwbError):
     exit_code = 130
     remedy = "rerun the same command: it resumes from the caches"

@@ -65,7 +65,7 @@ def test_inferred_recipe_equals_the_written_one_for_every_fixture_tag(fixture_re
 
 
 @pytest.mark.allow_subprocess
-@pytest.mark.parametrize("tag", ["v2.17.0", "v2.23.0"])
+@pytest.mark.parametrize("tag", ["v2.17.0", "v2.23.0", "v2.24.0"])
 def test_inferred_recipe_has_the_written_recipes_fields(fixture_repo: Path, tag: str) -> None:
     known = load_recipes()
     release = _release(tag)
@@ -99,6 +99,13 @@ def test_a_release_with_no_recipe_is_inferred_over_the_nearest_written_one(fixtu
     assert isinstance(inferred, dict)
     assert inferred["target"] == {"value": "wheel",
                               "from": "tensorflow/tools/pip_package/BUILD defines :wheel"}
+
+
+@pytest.mark.allow_subprocess
+def test_a_release_that_dropped_pythons_lists_only_its_locks(fixture_repo: Path) -> None:
+    with git_checkout(f"file://{fixture_repo}", "refs/tags/v2.24.0") as checkout:
+        recipe = apply_inference(infer_facts(checkout), release="2.24", written=None, known=load_recipes())
+    assert recipe.pythons == ("3.12", "3.13") and recipe.python_env == "HERMETIC_PYTHON_VERSION"
 
 
 def _value(inference: Inference, key: str) -> object:

@@ -249,6 +249,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         env=(*opts.bazel_env, *opts.proxy_env), release_config="" if cross else toolchain.release_config,
         release_equivalent=toolchain.equivalent, jobs=jobs, ram_mb=ram_mb, memory_bytes=memory_bytes,
         bazel_mirror=opts.bazel_mirror, deps=opts.deps,
+        custom_python=py if recipe.python_env and py not in recipe.pythons else "", index_url=opts.index_url,
         mirror_loopback=urlsplit(opts.bazel_mirror).hostname in LOOPBACK_HOSTS if opts.bazel_mirror else False,
     )
     return BuildPlan(

@@ -61,6 +61,11 @@ class CompilePlan:
     bazel_mirror: str = ""  # the compile stage writes a downloader config rewriting every URL to it
     mirror_loopback: bool = False  # the mirror is on the engine host's loopback: host networking
     deps: Path | None = None  # mounted read-only at DEPS_IN_CONTAINER as the repository cache; no network
+    # A Python the hermetic release ships no lock for (--allow-unsupported-python): the compile stage hands
+    # Bazel the builder's own interpreter (HERMETIC_PYTHON_URL) and a lock it generates
+    # (HERMETIC_REQUIREMENTS_LOCK), as upstream's python_repo takes them. "" = the release's own.
+    custom_python: str = ""
+    index_url: str = ""  # where the generated lock resolves from ("" = pip's configured index)
 
 
 @dataclass(frozen=True, kw_only=True)

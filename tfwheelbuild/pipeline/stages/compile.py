@@ -26,6 +26,7 @@ from tfwheelbuild.errors import (
 )
 from tfwheelbuild.pipeline.buildlog import first_error_block
 from tfwheelbuild.pipeline.context import BuildContext
+from tfwheelbuild.pipeline.stages import custom_python
 from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, DEPS_CACHE, SRC, CompilePlan
 
 NAME = "compile"
@@ -66,7 +67,11 @@ def run(ctx: BuildContext) -> dict[str, object]:
     if ctx.plan.cross_base is not None:
         check_cross_toolchain(ctx)
     write_remote_rc(ctx)
-    argv = ["bazel", *plan.bazel_startup, "build", *build_arguments(ctx), plan.target]
+    custom: list[str] = []
+    custom_facts: dict[str, str] = {}
+    if plan.custom_python:
+        custom, custom_facts = custom_python.prepare(ctx, env)
+    argv = ["bazel", *plan.bazel_startup, "build", *build_arguments(ctx), *custom, plan.target]
     ctx.log.say(f"compiling {plan.target} with Bazel {ctx.bazel_version} "
                 f"({plan.jobs} jobs, {plan.ram_mb} MB)")
     kills_before = oom_kills(ctx)
@@ -91,6 +96,7 @@ def run(ctx: BuildContext) -> dict[str, object]:
                            f"{' / '.join(first_error_block(ctx.log.stage_lines()[-30:], 3))}")
     # The server stays up for the repair stage's SBOM queries, which shut it down (shutdown above).
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
+            **({"custom_python": custom_facts} if custom_facts else {}),
             "cache": _cache_summary(processes, remote=ctx.plan.remote.enabled)}
 
 

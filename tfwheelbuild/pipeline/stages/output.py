@@ -95,6 +95,9 @@ def build_manifest(ctx: BuildContext) -> dict[str, object]:
                    "policy": ctx.facts.get("repair", {}).get("policy"),
                    "grafted": ctx.facts.get("repair", {}).get("grafted"),
                    "excluded": list(plan.repair.exclude)},
+        # A Python the release ships no lock for: the interpreter and lock handed to Bazel (custom_python.py).
+        **({"custom_python": ctx.facts["compile"]["custom_python"]}
+           if "custom_python" in ctx.facts.get("compile", {}) else {}),
         "engine": {"kind": ctx.info.kind, "version": ctx.info.version, "arch": ctx.info.arch,
                    "emulated": not ctx.info.native_arm64},
         "test": ctx.facts.get("test", {}),
