@@ -6,8 +6,9 @@ USER root
 COPY wheels/ /wheels/
 # The host's CA bundle (corporate proxies), for this stage's downloads only: not in the final image.
 COPY ca-bundle.pem /wheels/ca-bundle.pem
-# The installer (uv's pinned aarch64 binary, when it could be had) stays in this stage too.
-COPY tools/ /wheels/tools/
+# The installer (uv's pinned aarch64 binary, from the tool's small image of it, when it could be had)
+# stays in this stage too.
+{{TOOLS}}
 # The index the user gave (--index-url), as a build argument of this stage: never part of the final image.
 ARG PIP_INDEX_URL=""
 RUN if [ -s /wheels/ca-bundle.pem ]; then export PIP_CERT=/wheels/ca-bundle.pem SSL_CERT_FILE=/wheels/ca-bundle.pem; fi \

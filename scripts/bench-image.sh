@@ -11,19 +11,20 @@ mkdir -p "$work/ours/wheels" "$work/plain"
 cp "$wheel" "$work/ours/wheels/"; cp "$wheel" "$work/plain/"
 ca=/etc/ssl/certs/ca-certificates.crt; [ -f "$ca" ] || ca=/dev/null
 cp "$ca" "$work/ours/ca-bundle.pem"; cp "$ca" "$work/plain/ca-bundle.pem"
-# Ours as `tfwheelbuild image` renders it, installer included (uv where the tool can have it, else pip).
+# Ours as `tfwheelbuild image` renders it, installer included (uv where the tool can have it, else pip;
+# uv's one-file image is made on the engine as the tool makes it).
 "$(dirname "$0")/../.venv/bin/python" -c "
 import sys
 from pathlib import Path
+from tfwheelbuild.engine.client import Engine
 from tfwheelbuild.engine.installer import choose
-from tfwheelbuild.userimage.image import render
+from tfwheelbuild.userimage.image import ensure_uv_image, render
+class Log:
+    line = staticmethod(lambda text: None)
 installer = choose('auto')
 print(installer.name, file=sys.stderr)
-for name, data in render(sys.argv[1], sys.argv[2], [sys.argv[3]], None, installer.uv).items():
-    if name != 'ca-bundle.pem':
-        (Path(sys.argv[4]) / name).parent.mkdir(parents=True, exist_ok=True)
-        (Path(sys.argv[4]) / name).write_bytes(data)
-(Path(sys.argv[4]) / 'tools' / 'uv').exists() and (Path(sys.argv[4]) / 'tools' / 'uv').chmod(0o755)
+uv_image = ensure_uv_image(Engine.connect(), Log, installer.uv) if installer.uv else ''
+(Path(sys.argv[4]) / 'Dockerfile').write_bytes(render(sys.argv[1], sys.argv[2], [sys.argv[3]], None, uv_image)['Dockerfile'])
 " "$runtime" "$py" "$name" "$work/ours"
 cat > "$work/plain/Dockerfile" <<DOCKERFILE
 FROM $runtime

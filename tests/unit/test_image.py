@@ -27,6 +27,7 @@ from tfwheelbuild.userimage.image import (
     oci_labels,
     parse_tag,
     render,
+    uv_image_tag,
 )
 from tfwheelbuild.userimage.registry import check_push, registry_credentials
 
@@ -109,20 +110,22 @@ def test_the_image_recipe_keeps_the_wheel_out_of_the_final_image_and_runs_as_a_u
     assert render("r", "3.11", ["w.whl"])["ca-bundle.pem"] == b""
 
 
-def test_with_uv_the_install_stage_runs_the_pinned_binary_and_the_final_image_holds_neither(tmp_path: Path) -> None:
-    uv = tmp_path / "uv"
-    uv.write_bytes(b"\x7fELF uv")
-    files = render("tfwheelbuild/runtime:py3.11-x", "3.11", ["tensorflow-2.16.1-cp311.whl"], None, uv)
+def test_with_uv_the_install_stage_runs_the_pinned_binary_and_the_final_image_holds_neither() -> None:
+    files = render("tfwheelbuild/runtime:py3.11-x", "3.11", ["tensorflow-2.16.1-cp311.whl"], None,
+                   uv_image_tag())
     text = files["Dockerfile"].decode()
-    assert files["tools/uv"] == b"\x7fELF uv"
+    assert set(files) == {"Dockerfile", "ca-bundle.pem"}  # the binary comes from its image, not the context
     install, final = text.split("FROM tfwheelbuild/runtime:py3.11-x\n", 1)
+    assert f"COPY --from={uv_image_tag()} /uv /wheels/tools/uv" in install
+    assert uv_image_tag().startswith("tfwheelbuild/uv:0.13.9-")
     assert "/wheels/tools/uv venv --seed --python python3.11 /opt/venv" in install  # pip in the venv, as `venv`
     assert "/wheels/tools/uv pip install --python /opt/venv/bin/python /wheels/tensorflow-2.16.1-cp311.whl" in install
     assert "UV_PYTHON_DOWNLOADS=never" in install and "UV_NO_CACHE=1" in install  # no cache left in the layer
     # The index the user gave is a build argument of the install stage only, read by pip or handed to uv.
     assert 'ARG PIP_INDEX_URL=""' in install and 'UV_DEFAULT_INDEX="$PIP_INDEX_URL"' in install
     assert "tools" not in final and "PIP_INDEX_URL" not in final
-    assert "tools/uv" not in render("r", "3.11", ["w.whl"])  # pip: no binary in the context
+    pip = render("r", "3.11", ["w.whl"])["Dockerfile"].decode()
+    assert "COPY --from" not in pip.split("FROM r\n", 1)[0] and "-m pip install" in pip
 
 
 def test_uv_error_line_names_a_failed_install() -> None:

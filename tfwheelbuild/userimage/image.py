@@ -151,20 +151,42 @@ def install_command(python: str, wheels: list[str], *, uv: bool) -> str:
             f"&& /wheels/tools/uv pip install --python {VENV}/bin/python {paths}")
 
 
+def uv_image_tag() -> str:
+    """The tool's one-file image of the pinned uv binary: the install stage copies uv from it, so a warm
+    image build sends only the wheels as its context (the binary is 40 MB), and the layer cache keys it
+    by the image's id."""
+    from tfwheelbuild.engine.installer import UV_VERSION, UV_WHEEL_SHA256
+
+    return f"tfwheelbuild/uv:{UV_VERSION}-{UV_WHEEL_SHA256[:12]}"
+
+
 def render(runtime: str, python: str, wheels: list[str], ca_bundle: Path | None = None,
-           uv: Path | None = None) -> dict[str, bytes]:
-    """The image's build context: its Dockerfile and tools (the wheels are added by the caller). Pure but
-    for reading the CA bundle and the uv binary."""
+           uv_image: str = "") -> dict[str, bytes]:
+    """The image's build context: its Dockerfile (the wheels are added by the caller). Pure but for reading
+    the CA bundle. `uv_image`: install with uv, copied from that image; "": with pip."""
     text = resources.buildenv("image.Dockerfile").read_text()
     values = {"RUNTIME": runtime, "PY": python, "VENV": VENV,
-              "INSTALL": install_command(python, wheels, uv=uv is not None)}
+              "TOOLS": f"COPY --from={uv_image} /uv /wheels/tools/uv" if uv_image else "",
+              "INSTALL": install_command(python, wheels, uv=bool(uv_image))}
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     ca = ca_bundle.read_bytes() if ca_bundle and ca_bundle.is_file() else b""
-    files = {"Dockerfile": text.encode(), "ca-bundle.pem": ca, "tools/.keep": b""}
-    if uv is not None:
-        files["tools/uv"] = uv.read_bytes()
-    return files
+    return {"Dockerfile": text.encode(), "ca-bundle.pem": ca}
+
+
+def ensure_uv_image(engine: Any, log: Any, uv: Path) -> str:
+    """The one-file uv image, built once from the cached binary (FROM scratch); its tag."""
+    import tempfile
+
+    tag = uv_image_tag()
+    if engine.image_id(tag) is None:
+        with tempfile.TemporaryDirectory(prefix="tfwb-uv-image-") as tmp:
+            context = Path(tmp)
+            (context / "Dockerfile").write_text("FROM scratch\nCOPY uv /uv\n")
+            (context / "uv").write_bytes(uv.read_bytes())
+            (context / "uv").chmod(0o755)
+            engine.build_image(context, tag, sink=log.line, labels={"org.tfwheelbuild.role": "tools"})
+    return tag
 
 
 # ---- building and pushing -----------------------------------------------------------------------
@@ -184,15 +206,13 @@ def build_user_image(engine: Any, log: Any, *, runtime: str, python: str, wheels
     import tempfile
 
     started = time.monotonic()
-    files = render(runtime, python, [w.path.name for w in wheels], ca_bundle, uv)
+    files = render(runtime, python, [w.path.name for w in wheels], ca_bundle,
+                   ensure_uv_image(engine, log, uv) if uv is not None else "")
     with tempfile.TemporaryDirectory(prefix="tfwb-image-") as tmp:
         context = Path(tmp)
         (context / "wheels").mkdir()
-        (context / "tools").mkdir()
         for name, data in files.items():
             (context / name).write_bytes(data)
-        if uv is not None:
-            (context / "tools" / "uv").chmod(0o755)
         for info in wheels:
             # A hard link where the file system allows it: a TensorFlow wheel is hundreds of MB.
             target = context / "wheels" / info.path.name
