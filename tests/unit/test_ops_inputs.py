@@ -23,6 +23,7 @@ class FakeEngine:
         self.removed: list[str] = []
         self.images = dict(images or {})  # ref -> arch
         self.pulled: list[str] = []
+        self.labelled: list[tuple[str, str, str]] = []  # (tag, arch, role) of the tool's images
 
     def tool_containers(self) -> list[ToolContainer]:
         return list(self.containers)
@@ -42,8 +43,9 @@ class FakeEngine:
         self.removed.append(name)
         return name != "tfwb-busy"
 
-    def images_labelled(self, _label: str) -> list[tuple[str, str]]:
-        return []
+    def images_labelled(self, label: str) -> list[tuple[str, str]]:
+        return [(tag, arch) for tag, arch, role in self.labelled if label in ("org.tfwheelbuild.role",
+                                                                            f"org.tfwheelbuild.role={role}")]
 
     def image_id(self, ref: str) -> str | None:
         return f"sha256:{ref}" if ref in self.images else None
@@ -188,6 +190,28 @@ def test_doctor_uses_a_local_arm64_image_and_never_pulls(tmp_path: Path, monkeyp
     result = _run(["doctor"], tmp_path)
     assert result.exit_code == 0, result.output
     assert seen == ["ubuntu:22.04"]
+
+
+@pytest.mark.allow_subprocess
+def test_doctor_never_tests_arm64_in_the_one_file_uv_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The uv image (FROM scratch, no `uname`) is an arm64 image of the tool's too: doctor's arm64 check
+    ran `uname -m` in it and failed (found by CI on the first run after it existed)."""
+    import tfwheelbuild.engine.doctor as doctor
+
+    seen: list[str] = []
+
+    def run_checks(**kw: Any) -> list[Any]:
+        here = FakeEngine()
+        here.labelled = [("tfwheelbuild/uv:0.13.9-5435c5ce14a5", "arm64", "tools"),
+                         ("tfwheelbuild/runtime:py3.11-abc", "arm64", "runtime"),
+                         ("tfwheelbuild/base:bookworm-amd64", "amd64", "base"),
+                         ("tfwheelbuild/base:bookworm-arm64", "arm64", "base")]
+        seen.append(kw["arm64_image"](here))
+        return [doctor.Check(name="arm64", status="ok", detail=seen[0])]
+
+    monkeypatch.setattr(doctor, "run_checks", run_checks)
+    assert _run(["doctor"], tmp_path).exit_code == 0
+    assert seen == ["tfwheelbuild/base:bookworm-arm64"]
 
 
 @pytest.mark.parametrize(("args", "words"), [

@@ -43,15 +43,18 @@ def doctor(source: str, mirror: str, as_json: bool) -> None:
     from tfwheelbuild.buildenv.bazelisk import DEFAULT_BASE_URL  # the builder's own default, read on the host
     from tfwheelbuild.engine.bootstrap import check_mirror, host_mirror
     from tfwheelbuild.engine.doctor import format_table, run_checks
+    from tfwheelbuild.engine.records import SHELL_ROLES
     from tfwheelbuild.errors import ImageError
     from tfwheelbuild.plan import DEFAULT_BASE_IMAGE
 
     def arm64_image(engine: Any) -> str:
-        # Any arm64 image already here serves (the tool's, or the default base); a registry is only
-        # asked when there is none, so a host that bootstrapped its base never tries to pull.
-        for tag, arch in engine.images_labelled("org.tfwheelbuild.role"):
-            if arch == "arm64":
-                return str(tag)
+        # Any arm64 OS image of the tool's already here serves (or the default base); a registry is only
+        # asked when there is none, so a host that bootstrapped its base never tries to pull. Not its
+        # one-file tools image (uv, FROM scratch): it has no `uname` to run.
+        for role in SHELL_ROLES:
+            for tag, arch in engine.images_labelled(f"org.tfwheelbuild.role={role}"):
+                if arch == "arm64":
+                    return str(tag)
         if engine.image_id(DEFAULT_BASE_IMAGE) and engine.image_arch(DEFAULT_BASE_IMAGE) == "arm64":
             return DEFAULT_BASE_IMAGE
         try:

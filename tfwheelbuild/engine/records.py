@@ -15,6 +15,9 @@ BUILD_LABEL = "org.tfwheelbuild.build"
 LineSink = Callable[[str], None]
 RUN_ONCE_SECONDS = 300
 USER_IMAGE_ROLE = "image"
+TOOLS_ROLE = "tools"  # one-file images (FROM scratch): no shell, nothing to run in
+# The roles of full arm64 OS images (a shell, `uname`), the smallest first.
+SHELL_ROLES = ("base", "runtime", "builder")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from tfwheelbuild.artifacts.wheelinfo import WheelInfo
 from tfwheelbuild.engine.client import USER_IMAGE_ROLE
+from tfwheelbuild.engine.records import TOOLS_ROLE
 from tfwheelbuild.errors import (
     ImageError,
     ImagePythonError,
@@ -185,7 +186,7 @@ def ensure_uv_image(engine: Any, log: Any, uv: Path) -> str:
             (context / "Dockerfile").write_text("FROM scratch\nCOPY uv /uv\n")
             (context / "uv").write_bytes(uv.read_bytes())
             (context / "uv").chmod(0o755)
-            engine.build_image(context, tag, sink=log.line, labels={"org.tfwheelbuild.role": "tools"})
+            engine.build_image(context, tag, sink=log.line, labels={"org.tfwheelbuild.role": TOOLS_ROLE})
     return tag
 
 
