@@ -57,9 +57,9 @@ def choose(wanted: str, *, cache_root: Path | None = None, now: float | None = N
     if wanted == "pip":
         return Installer(uv=None)
     root = cache_root or default_work_root()
-    marker = root / "tools" / f"uv-{UV_VERSION}-aarch64" / "unavailable.json"
+    cached = uv_path(root)
+    marker = cached.with_name("unavailable.json")
     now = time.time() if now is None else now
-    cached = marker.with_name("uv")
     if cached.is_file():  # however it got there (a copy from a connected host): no fetch, no remembered failure
         return Installer(uv=cached)
     remembered = _remembered_failure(marker, now)
@@ -95,9 +95,14 @@ class UvUnavailable(Exception):
     """Why the pinned uv binary cannot be had on this host (the test falls back to pip)."""
 
 
+def uv_path(cache_root: Path) -> Path:
+    """Where the pinned aarch64 uv binary is kept in the tool cache (a failed fetch is remembered beside it)."""
+    return cache_root / "tools" / f"uv-{UV_VERSION}-aarch64" / "uv"
+
+
 def uv_binary(cache_root: Path) -> Path:
     """The pinned aarch64 uv binary, from the cache or fetched into it (atomically: builds may run at once)."""
-    dest = cache_root / "tools" / f"uv-{UV_VERSION}-aarch64" / "uv"
+    dest = uv_path(cache_root)
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
