@@ -111,10 +111,12 @@ class FakeEngine(Engine):
     def own_volumes(self, container_id: str, targets: Sequence[str], sink: LineSink) -> None:
         self.calls.append(Call(method="own_volumes", container=container_id, extra={"targets": tuple(targets)}))
 
-    def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes | Path]) -> None:
+    def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes | Path],
+                  private_to: int | None = None) -> None:
         self.put.setdefault(dest_dir, {}).update(files)
         self.calls.append(Call(method="put_files", container=container_id, extra={"dest": dest_dir,
-                                                                                   "names": tuple(files)}))
+                                                                                   "names": tuple(files),
+                                                                                   "private_to": private_to}))
 
     def get_files(self, container_id: str, src_dir: str, dest: Path) -> list[Path]:
         self.calls.append(Call(method="get_files", container=container_id, extra={"src": src_dir}))

@@ -131,6 +131,16 @@ def test_fixture_workspace_pins_the_archives_deps_archives_makes() -> None:
     assert f"https://{HOST}/" in workspace
 
 
+def test_fixture_locks_pin_the_wheel_deps_archives_makes() -> None:
+    sys.path.insert(0, str(FIXTURES))
+    from deps_archives import PYTHONS, lock, wheel
+
+    for python in PYTHONS:
+        text = (FIXTURES / "styles" / "2.18" / f"requirements_lock_{python.replace('.', '_')}.txt").read_text()
+        assert text == lock(python)
+    assert wheel() == wheel()  # byte-for-byte: the lock's hash holds on every host
+
+
 def test_mirror_url_without_credentials_and_the_downloader_config() -> None:
     assert deps.check_mirror_url("http://127.0.0.1:8081/artifactory/deps/") == "http://127.0.0.1:8081/artifactory/deps"
     for bad in ("ftp://mirror.invalid", "mirror.invalid/deps", "https://user:pw@mirror.invalid"):

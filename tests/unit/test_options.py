@@ -32,7 +32,8 @@ HOST_FACTS = frozenset({"tf_version", "python", "ca_bundle", "proxy_env", "bazel
 # Pinned from main before the options were generated from the declaration: --help must keep every flag.
 BUILD_FLAGS = frozenset({
     "--allow-4k-pages", "--allow-unsupported-python", "--base-image", "--bazel-arg", "--bazel-mirror",
-    "--build-tag", "--builder-image", "--cache-namespace", "--config", "--configure", "--deps", "--docker-host",
+    "--bazel-pip-index", "--build-tag", "--builder-image", "--cache-namespace", "--config", "--configure", "--deps",
+    "--docker-host",
     "--dry-run", "--exclude", "--force", "--image", "--index", "--index-url", "--installer", "--jobs", "--json",
     "--keep-container", "--max-wheel-size", "--memory", "--mirror", "--mode", "--nightly", "--nightly-date",
     "--no-default-patches", "--no-verify", "--output", "--patches", "--plat", "--project-name", "--publish",
@@ -44,7 +45,7 @@ BUILD_FLAGS = frozenset({
 # nightly gained --recipe and --allow-unsupported-python when it began calling the same build service as build.
 NIGHTLY_FLAGS = frozenset({
     "--allow-4k-pages", "--allow-unsupported-python", "--recipe",
-    "--base-image", "--bazel-arg", "--bazel-mirror", "--build-tag", "--builder-image",
+    "--base-image", "--bazel-arg", "--bazel-mirror", "--bazel-pip-index", "--build-tag", "--builder-image",
     "--cache-namespace", "--config", "--configure", "--deps", "--docker-host", "--exclude", "--force", "--index",
     "--index-url", "--installer", "--jobs", "--json", "--max-wheel-size", "--memory", "--mirror", "--mode",
     "--no-default-patches", "--no-publish", "--no-verify", "--output", "--patches", "--plat", "--project-name",

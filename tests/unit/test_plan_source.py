@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.helpers_plan import _plan, _repo_env
-from tfwheelbuild.errors import UsageError
-from tfwheelbuild.plan import DEFAULT_BASE_IMAGE, ORIGIN, base_plan
+from tfwheelbuild.errors import CustomPythonError, UsageError
+from tfwheelbuild.plan import DEFAULT_BASE_IMAGE, ORIGIN, BuildOptions, base_plan, make_plan
+from tfwheelbuild.recipes import recipe_for
 
 # ---------------------------------------------------------------------------------- base and source
 
@@ -60,6 +61,26 @@ def test_hermetic_releases_share_one_builder_python_and_host_python_releases_do_
     assert dict(_plan("2.13.0", "3.11").builder.values)["PY"] == "3.11"
     # The runtime image always has the wheel's own Python.
     assert dict(_plan("2.16.1", "3.12").runtime.values)["PY"] == "3.12"
+
+
+def _on_x86(tf: str, py: str, **kw: object) -> object:
+    opts = BuildOptions(tf_version=tf, python=py, **kw)  # type: ignore[arg-type]
+    return make_plan(opts, recipe_for(tf), patches=(), engine_cpus=8, engine_mem=8 << 30, engine_arch="x86_64")
+
+
+def test_a_custom_interpreter_is_the_builders_own_python_and_picks_a_builder_that_has_it() -> None:
+    # 2.21 ships locks for 3.10-3.13: 3.14 is a custom interpreter, so the builder must have python3.14.
+    emulated = _plan("2.21.0", "3.14", mode="emulated", base_image="tfwheelbuild/base:sid-arm64")
+    assert dict(emulated.builder.values)["PY"] == "3.14" and emulated.compile.custom_python == "3.14"
+    # auto on an x86_64 engine cross-compiles, but the cross builder (bookworm amd64) has python3.11 only:
+    # auto builds in the arm64 builder instead, and an explicit --mode cross is one line before any work.
+    auto = _on_x86("2.21.0", "3.14", base_image="tfwheelbuild/base:sid-arm64")
+    assert auto.cross_base is None and dict(auto.builder.values)["PY"] == "3.14"  # type: ignore[attr-defined]
+    with pytest.raises(CustomPythonError, match=r"cross builder \(Debian bookworm, amd64\) has no python3\.14"):
+        _on_x86("2.21.0", "3.14", mode="cross")
+    # Releases without hermetic Python never hand Bazel an interpreter; a listed Python keeps cross mode.
+    assert _on_x86("2.10.0", "3.11", mode="emulated").compile.custom_python == ""  # type: ignore[attr-defined]
+    assert _on_x86("2.16.1", "3.11").cross_base is not None  # type: ignore[attr-defined]
 
 
 def test_220_nightly_stamps_through_ml_wheel_type() -> None:

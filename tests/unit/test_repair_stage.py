@@ -135,7 +135,7 @@ def test_the_sbom_queries_reuse_the_builds_bazel_server_and_then_stop_it(tmp_pat
     """cquery and query run before the server is shut down, in the build's own environment: a server started
     anew under emulation re-analysed the whole target (~45 s of a forced warm rebuild, issue 17)."""
     from tests.unit.fakes import FakeEngine, make_context
-    from tfwheelbuild.pipeline.stages import compile as compile_stage
+    from tfwheelbuild.pipeline.stages import bazelcmd
     from tfwheelbuild.pipeline.stages.repair import bazel_repositories
 
     engine = FakeEngine()
@@ -148,5 +148,5 @@ def test_the_sbom_queries_reuse_the_builds_bazel_server_and_then_stop_it(tmp_pat
     commands = [line for line in engine.execs() if line.startswith("bazel ")]
     verbs = [c.split()[len(ctx.plan.compile.bazel_startup) + 1] for c in commands]
     assert verbs == ["cquery", "query", "shutdown"], commands
-    assert all(c.env == compile_stage.bazel_env(ctx) for c in engine.calls if c.method == "exec")
+    assert all(c.env == bazelcmd.bazel_env(ctx) for c in engine.calls if c.method == "exec")
     assert [r.name for r in repos] == ["com_google_absl"] and note == ""

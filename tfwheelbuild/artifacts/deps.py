@@ -4,8 +4,10 @@ Layout of a bundle directory:
 
     repository_cache/content_addressable/sha256/<sha256>/file   Bazel's own repository-cache layout,
                                                                 so the offline build mounts it as is
-    bazel/<version>/bazel                                       the Bazel binary, when not the builder's own
-    manifest.json                                               identity + one entry per archive
+    wheels/<file>.whl                                           the requirements lock's wheels, for the pip
+                                                                Bazel's repository rules run (bundlefiles.py)
+    bazel/linux-<arch>/<version>/bazel                          the Bazel binary, when not the builder's own
+    manifest.json                                               identity + one entry per file
 
 The manifest is written last and by rename, so a bundle whose manifest is readable is complete,
 and an interrupted fetch leaves only cache files Bazel itself wrote by rename (kept and reused).
@@ -49,6 +51,8 @@ class Entry:
     size: int
     repository: str = ""  # "" when Bazel's resolved file does not say which repository downloaded it
     url: str = ""
+    kind: str = "archive"  # archive (repository cache), wheel (wheels/), bazel (bazel/)
+    path: str = ""  # bundle-relative, for wheels and Bazel binaries ("" for archives: named by sha256)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,13 +61,17 @@ class Manifest:
     entries: tuple[Entry, ...]
 
     def to_json(self) -> str:
-        entries = sorted(self.entries, key=lambda e: (e.repository, e.sha256))
+        entries = sorted(self.entries, key=lambda e: (e.kind, e.repository, e.path, e.sha256))
         return json.dumps({"format": FORMAT, "identity": asdict(self.identity),
                            "entries": [asdict(e) for e in entries]}, indent=1, sort_keys=True) + "\n"
 
 
 def cache_file(bundle: Path, sha256: str) -> Path:
     return bundle / CAS / sha256 / "file"
+
+
+def entry_file(bundle: Path, entry: Entry) -> Path:
+    return bundle / entry.path if entry.path else cache_file(bundle, entry.sha256)
 
 
 def read_manifest(bundle: Path) -> Manifest:
@@ -102,10 +110,12 @@ def check_identity(bundle: Path, found: Identity, wanted: Identity, *, bazel_kno
 def verify(bundle: Path, manifest: Manifest) -> None:
     """Every archive the manifest names is there with its sha256: checked before the build uses any."""
     for entry in manifest.entries:
-        path = cache_file(bundle, entry.sha256)
+        path = entry_file(bundle, entry)
+        if ".." in Path(entry.path).parts or Path(entry.path).is_absolute():
+            raise DepsCorruptError(f"deps bundle {bundle} names a file outside itself: {entry.path!r}")
         if not path.is_file():
             raise DepsCorruptError(f"deps bundle {bundle} lacks {entry.repository or 'an archive'} "
-                                   f"({entry.url or entry.sha256}) that its manifest names")
+                                   f"({entry.path or entry.url or entry.sha256}) that its manifest names")
         actual = sha256_file(path)
         if actual != entry.sha256:
             raise DepsCorruptError(f"deps bundle file {path} has sha256 {actual}, not {entry.sha256} "
@@ -239,12 +249,21 @@ def netrc_auth(url: str, netrc_path: Path | None = None) -> tuple[str, str] | No
     return (found[0] or "", found[2] or "") if found else None
 
 
-def probe_mirror(url: str, *, timeout: float = 10.0, netrc_path: Path | None = None) -> None:
+def netrc_entry(url: str, netrc_path: Path | None = None) -> str:
+    """The one ~/.netrc line the build container needs for the mirror's host ("" when there is none)."""
+    auth = netrc_auth(url, netrc_path)
+    if auth is None:
+        return ""
+    return f"machine {urlsplit(url).hostname} login {auth[0]} password {auth[1]}\n"
+
+
+def probe_mirror(url: str, *, timeout: float = 10.0, netrc_path: Path | None = None,
+                 anonymous: bool = False) -> None:
     """Fail before the build when the mirror does not answer or refuses our credentials; any other
-    answer (a 404 for the bare mirror root is common) means it is there."""
+    answer (a 404 for the bare mirror root is common) means it is there. `anonymous`: without ~/.netrc."""
     from tfwheelbuild.util import httpget
 
-    auth = netrc_auth(url, netrc_path)
+    auth = None if anonymous else netrc_auth(url, netrc_path)
     try:
         # Never through the host's proxy for a mirror the user named: it is the internal network's own.
         with httpget.open_request(httpget.request(url + "/", auth=auth, method="GET"), timeout=timeout, direct=True):

@@ -32,7 +32,9 @@ def fetch(**kw: Any) -> None:
 
     Runs the build's own analysis (same configs, same target) in the builder, so the bundle holds
     exactly what that build downloads: the repository cache (content-addressed), the hermetic
-    Python interpreter archive and a manifest of every URL with its sha256 and size.
+    Python interpreter archive, the wheels of the release's requirements lock (which Bazel's own pip
+    installs), the Bazel binary when the builder image has no Bazel of that version, and a manifest
+    of every file with its URL, sha256 and size.
 
     \b
     Example (connected host, then carry the directory over):
@@ -98,6 +100,7 @@ def fetch(**kw: Any) -> None:
     if kw["as_json"]:
         click.echo(json.dumps(facts))
         return
-    click.echo(f"deps bundle {bundle}: {facts['archives']} archives ({facts['added']} new), "
-               f"{int(str(facts['bytes'])) / 2**20:.1f} MB; carry it over and run "
+    click.echo(f"deps bundle {bundle}: {facts['archives']} archives ({facts['added']} new), {facts['wheels']} "
+               f"wheels, {facts['bazel_binaries']} Bazel binaries, {int(str(facts['bytes'])) / 2**20:.1f} MB; "
+               "carry it over and run "
                f"`tfwheelbuild build --tf {opts.tf_version} --py {opts.python} --deps {bundle}`")

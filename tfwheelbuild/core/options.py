@@ -177,6 +177,13 @@ OPTIONS: tuple[OptionDef, ...] = (
               "generic remote or a static server laid out as MIRROR/<host>/<path>); credentials from ~/.netrc only.",
               flag_help="Rewrite every Bazel download to this mirror (MIRROR/<host>/<path>); credentials from "
               "~/.netrc only."),
+    OptionDef("bazel-pip-index", "str", "", "Package index for the pip that Bazel's repository rules run "
+              "(rules_python's pip_parse of the release's requirements lock, which upstream runs --isolated "
+              "against PyPI); empty: `index-url`, and with neither, upstream's PyPI. `fetch` downloads the lock's "
+              "wheels from it.",
+              check=validate.url,
+              flag_help="Package index for Bazel's own pip (the release's requirements lock) [default: --index-url, "
+              "else upstream's PyPI]."),
     OptionDef("deps", "path", None, "Deps bundle from `tfwheelbuild fetch`: Bazel's external archives, used as "
               "the repository cache while the compile runs with the network off.",
               flag_help="Deps bundle from `tfwheelbuild fetch`: build offline, the network off for the whole compile."),

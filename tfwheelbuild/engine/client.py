@@ -183,11 +183,13 @@ class Engine(EngineImages, EngineHousekeeping):
         if code != 0:
             raise EngineError(f"cannot hand the cache volumes {dirs} to the build user (exit {code})")
 
-    def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes | Path]) -> None:
+    def put_files(self, container_id: str, dest_dir: str, files: Mapping[str, bytes | Path],
+                  private_to: int | None = None) -> None:
         """Copy files (bytes, or host paths streamed from disk) into `dest_dir` of the container.
 
         The archive is spooled to a temporary file, so a TensorFlow wheel of hundreds of MB never
         sits in memory twice; it also works for remote engines, where bind mounts do not.
+        `private_to`: bytes entries become mode 0600, owned by that uid (credentials for the build user).
         """
         with tempfile.TemporaryFile() as spool:
             with tarfile.open(fileobj=spool, mode="w") as tar:
@@ -201,7 +203,8 @@ class Engine(EngineImages, EngineHousekeeping):
                     else:
                         info = tarfile.TarInfo(name)
                         info.size = len(data)
-                        info.mode = 0o644
+                        info.mode = 0o644 if private_to is None else 0o600
+                        info.uid = info.gid = private_to or 0
                         tar.addfile(info, io.BytesIO(data))
             spool.seek(0)
             try:

@@ -16,13 +16,15 @@ from tfwheelbuild.core.options import default
 from tfwheelbuild.core.remote import LOOPBACK_HOSTS, RemotePlan, remote_flags, remote_plan
 from tfwheelbuild.core.toolchain import ToolchainPlan, configure_answers, toolchain_plan
 from tfwheelbuild.core.validate import release_tag
-from tfwheelbuild.errors import UsageError
+from tfwheelbuild.errors import CustomPythonError, UsageError
 from tfwheelbuild.plan.describe import describe_plan
 from tfwheelbuild.plan.images import (
     auto_cross,
     base_plan,
     builder_python,
     builder_recipe,
+    cross_builder_has,
+    is_custom_python,
     layered_builder_recipe,
     runtime_recipe,
 )
@@ -42,6 +44,7 @@ from tfwheelbuild.plan.layout import (
     BUILDER_ID,
     CA_IN_CONTAINER,
     CACHE,
+    CROSS_SUITE,
     DEBIAN_SUITE_FOR_PYTHON,
     DEFAULT_BASE_IMAGE,
     DEFAULT_CROSS_BASE,
@@ -127,6 +130,7 @@ class BuildOptions:
     allow_4k_pages: bool = default("allow-4k-pages")  # accept ELF files whose LOAD segments only suit 4 KiB pages
     max_wheel_size: str = default("max-wheel-size")  # e.g. 240M, 1G, 500K, bytes; 0: no limit
     bazel_mirror: str = default("bazel-mirror")  # every external URL rewritten to this mirror (.netrc only)
+    bazel_pip_index: str = default("bazel-pip-index")  # for rules_python's pip in Bazel ("" = index_url)
     deps: Path | None = default("deps")  # a deps bundle (tfwheelbuild fetch): repository cache, network off
 
 
@@ -174,7 +178,14 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         raise UsageError("--builder-image is an arm64 build image: it builds natively or under emulation, not cross",
                          remedy="use --mode emulated (or auto), or drop --builder-image")
     cross = opts.mode == "cross" or (opts.mode == "auto" and opts.plat.strip() in ("", "auto")
-                                     and not opts.builder_image and auto_cross(recipe, engine_arch))
+                                     and not opts.builder_image and auto_cross(recipe, engine_arch, py))
+    if cross and is_custom_python(recipe, py) and not cross_builder_has(py):
+        raise CustomPythonError(
+            f"TensorFlow {recipe.release} ships no requirements lock for Python {py}, and the cross builder "
+            f"(Debian {CROSS_SUITE}, amd64) has no python{py} to hand Bazel as the interpreter",
+            remedy=f"build under emulation on an arm64 base that has python{py}: --mode emulated (or auto) "
+                   "--base-image IMAGE (for 3.14: `tfwheelbuild base bootstrap --suite sid`, then "
+                   "--base-image tfwheelbuild/base:sid-arm64)")
     if cross and not recipe.cross_config:
         raise UsageError(f"TensorFlow {recipe.release} has no cross-compile config (TF ships "
                          "cross_compile_linux_arm64 from 2.16)", remedy="use --mode emulated for this release")
@@ -241,6 +252,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         # Not wheel_house/*.whl: it keeps wheels of earlier builds (another ML_WHEEL_TYPE or name) in the
         # output base, so the compile stage puts in the one file Bazel reports it built this time.
         package_cmd = ("sh", "-c", f"mkdir -p {OUT}/raw && cp {BAZEL_OUTPUT} {OUT}/raw/")
+    pip_index = opts.bazel_pip_index or opts.index_url
     compile_plan = CompilePlan(
         bazel_startup=(f"--output_user_root={CACHE}/bazel/root",
                        *(EMULATED_JVM if engine_emulated and not cross else ())),
@@ -249,8 +261,11 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         env=(*opts.bazel_env, *opts.proxy_env), release_config="" if cross else toolchain.release_config,
         release_equivalent=toolchain.equivalent, jobs=jobs, ram_mb=ram_mb, memory_bytes=memory_bytes,
         bazel_mirror=opts.bazel_mirror, deps=opts.deps,
-        custom_python=py if recipe.python_env and py not in recipe.pythons else "", index_url=opts.index_url,
-        mirror_loopback=urlsplit(opts.bazel_mirror).hostname in LOOPBACK_HOSTS if opts.bazel_mirror else False,
+        custom_python=py if is_custom_python(recipe, py) else "", index_url=opts.index_url,
+        pip_index=pip_index,
+        # A mirror or an index on the engine host's loopback is reachable from the host's network only.
+        mirror_loopback=any(urlsplit(url).hostname in LOOPBACK_HOSTS for url in (opts.bazel_mirror, pip_index,
+                                                                                 opts.index_url) if url),
     )
     return BuildPlan(
         tf_version=opts.tf_version, python=py, recipe=recipe, base=base, builder=builder,
@@ -265,7 +280,7 @@ def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, .
         output=opts.output, work_root=opts.work_root,
         volumes={f"tfwb-{ns}bazel-{BUILDER_ID}": CACHE, f"tfwb-{ns}git": GIT_CACHE},
         remote=remote, toolchain=toolchain,
-        cross_base=BasePlan(image=DEFAULT_CROSS_BASE, bootstrap_suite="bookworm",
+        cross_base=BasePlan(image=DEFAULT_CROSS_BASE, bootstrap_suite=CROSS_SUITE,
                             mirror=opts.mirror, user_chosen=False, arch="amd64") if cross else None,
         builder_base=BasePlan(image=opts.builder_image, bootstrap_suite="", mirror="", user_chosen=True)
         if opts.builder_image else None,

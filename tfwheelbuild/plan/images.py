@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import shlex
 
-from tfwheelbuild.plan.layout import DEBIAN_SUITE_FOR_PYTHON, DEFAULT_BASE_IMAGE
+from tfwheelbuild.plan.layout import CROSS_SUITE, DEBIAN_SUITE_FOR_PYTHON, DEFAULT_BASE_IMAGE
 from tfwheelbuild.plan.parts import BasePlan, ImageRecipe
 from tfwheelbuild.recipes import Recipe
 
 
-def auto_cross(recipe: Recipe, engine_arch: str) -> bool:
+def auto_cross(recipe: Recipe, engine_arch: str, python: str = "") -> bool:
     """`--mode auto`: cross-compile on an x86_64 engine wherever the release has a cross config (2.16+), as
     upstream's own arm64 CI does: the cross builder carries what its toolchain names (clang at
     /usr/lib/llvm-N, sysroots /dt9 and /dt10), so only the runtime test runs under emulation. Older
-    releases, and arm64 engines (native), build in the arm64 builder."""
+    releases, arm64 engines (native), and a custom interpreter the cross builder's base lacks (its Debian
+    suite has one Python) build in the arm64 builder, on a base that has it."""
+    if is_custom_python(recipe, python) and not cross_builder_has(python):
+        return False
     return engine_arch in ("x86_64", "amd64") and bool(recipe.cross_config)
+
+
+def is_custom_python(recipe: Recipe, python: str) -> bool:
+    """A Python the hermetic release ships no lock for: the builder's own interpreter is handed to Bazel."""
+    return bool(recipe.python_env) and bool(python) and python not in recipe.pythons
+
+
+def cross_builder_has(python: str) -> bool:
+    """The cross builder stands on Debian CROSS_SUITE (amd64), whose only python3.N is that suite's."""
+    return DEBIAN_SUITE_FOR_PYTHON.get(python) == CROSS_SUITE
 
 
 def base_plan(base_image: str, mirror: str, python: str) -> BasePlan:
@@ -26,8 +39,9 @@ def base_plan(base_image: str, mirror: str, python: str) -> BasePlan:
 
 def builder_python(recipe: Recipe, python: str) -> str:
     """With hermetic Python, Bazel brings the wheel's interpreter and the builder's Python only runs
-    configure.py: the distribution's default ("3") serves every Python, so one builder serves all."""
-    return "3" if recipe.python_env else python
+    configure.py: the distribution's default ("3") serves every Python, so one builder serves all. A
+    custom interpreter (a Python the release has no lock for) is the builder's own python3.N: that one."""
+    return "3" if recipe.python_env and not is_custom_python(recipe, python) else python
 
 
 def builder_recipe(python: str, build_pip: tuple[str, ...], *, distro_bazel: bool | None = None,

@@ -19,6 +19,9 @@ DEPS_CACHE = f"{DEPS_IN_CONTAINER}/repository_cache"
 PATCH_DIR = "/tfwb/patches"
 RAW_WHEELS = f"{OUT}/raw/*.whl"  # where the compile stage leaves the one wheel it built
 BUILD_PYTHON = "/opt/tfwb/py/bin/python3"
+BUILD_UID = 10001  # the builder's unprivileged user `tfwb` (useradd in buildenv/builder*.Dockerfile)
+BUILD_HOME = "/home/tfwb"
+BAZEL_IN_IMAGE = "/opt/tfwb/bazel"  # the builder's own Bazel (TFWB_BAZEL_DIR in buildenv/builder*.Dockerfile)
 CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mounted read-only
 
 # Debian's arm64 suites and the Python each one ships (what `base bootstrap` can offer).
@@ -42,7 +45,8 @@ def python_route(python: str) -> str:
                                      "(`tfwheelbuild base import` loads one saved elsewhere)")
 DEFAULT_BASE_IMAGE = "ubuntu:22.04"
 # The cross builder needs Debian's multiarch arm64 packages (libpython3.X-dev:arm64) beside amd64 ones.
-DEFAULT_CROSS_BASE = "debian:bookworm"
+CROSS_SUITE = "bookworm"  # the cross builder's amd64 Debian suite (python3.11 its only Python)
+DEFAULT_CROSS_BASE = f"debian:{CROSS_SUITE}"
 GIB = 1024**3
 # Upstream's CI refuses arm64 wheels over TFCI_WHL_SIZE_LIMIT (ci/official/envs/linux_arm64: 240M, as
 # find -size counts: MiB).

@@ -59,7 +59,10 @@ class CompilePlan:
     release_config: str = ""
     release_equivalent: tuple[str, ...] = ()
     bazel_mirror: str = ""  # the compile stage writes a downloader config rewriting every URL to it
-    mirror_loopback: bool = False  # the mirror is on the engine host's loopback: host networking
+    mirror_loopback: bool = False  # the mirror or an index is on the engine host's loopback: host networking
+    # The index rules_python's pip (the release's requirements lock) installs from; "" = upstream's PyPI.
+    # Handed over in the environment (it may carry credentials), never on the command line.
+    pip_index: str = ""
     deps: Path | None = None  # mounted read-only at DEPS_IN_CONTAINER as the repository cache; no network
     # A Python the hermetic release ships no lock for (--allow-unsupported-python): the compile stage hands
     # Bazel the builder's own interpreter (HERMETIC_PYTHON_URL) and a lock it generates

@@ -27,7 +27,13 @@ from tfwheelbuild.errors import (
 from tfwheelbuild.pipeline.buildlog import first_error_block
 from tfwheelbuild.pipeline.context import BuildContext
 from tfwheelbuild.pipeline.stages import custom_python
-from tfwheelbuild.plan import BAZEL_OUTPUT, BUILDER_ID, CA_IN_CONTAINER, DEPS_CACHE, SRC, CompilePlan
+from tfwheelbuild.pipeline.stages.bazelcmd import bazel_env, build_arguments, bundle_identity, resolve_bazel
+from tfwheelbuild.plan import (
+    BAZEL_OUTPUT,
+    DEPS_CACHE,
+    SRC,
+    CompilePlan,
+)
 
 NAME = "compile"
 # How a killed compiler shows in Bazel's output; the cgroup's own OOM counter is the proof.
@@ -36,24 +42,7 @@ OOM_PATTERNS = ("Killed signal terminated program", "killed by signal 9")
 OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 DISK_FULL = "No space left on device"
 BAZEL_VERSION_EXIT = 15
-DOWNLOADER_CONFIG = "/tmp/tfwb-downloader.cfg"
 PROCESS_LINE = re.compile(r"\b\d+ process(?:es)?: ")
-
-
-def bazel_env(ctx: BuildContext) -> dict[str, str]:
-    """The environment every Bazel command of a build runs in: the build's, and the SBOM's queries after it
-    (another client environment could re-run repository rules that read it)."""
-    env = dict(ctx.plan.compile.env)
-    if ctx.plan.test.ca_bundle is not None and ctx.plan.test.ca_bundle.is_file():
-        env["SSL_CERT_FILE"] = CA_IN_CONTAINER
-    return env
-
-
-def shutdown(ctx: BuildContext) -> None:
-    """Stop the build's Bazel server (its memory back before the runtime test). The repair stage calls it once
-    the SBOM's queries have run: they reuse the warm server and its analysis, which a server started anew
-    under emulation spent ~45 s redoing (issue 17's forced `--retest` rebuild)."""
-    ctx.run(["bazel", *ctx.plan.compile.bazel_startup, "shutdown"], workdir=SRC)
 
 
 def run(ctx: BuildContext) -> dict[str, object]:
@@ -98,50 +87,6 @@ def run(ctx: BuildContext) -> dict[str, object]:
     return {"bazel_version": ctx.bazel_version, "argv": argv, "processes": processes.strip(),
             **({"custom_python": custom_facts} if custom_facts else {}),
             "cache": _cache_summary(processes, remote=ctx.plan.remote.enabled)}
-
-
-def resolve_bazel(ctx: BuildContext, env: dict[str, str]) -> None:
-    start = ctx.log.mark()
-    code = ctx.run(["bazel", "--tfwb-resolve"], workdir=SRC, env=env)
-    resolve = [ln for ln in ctx.log.since(start) if not ln.startswith("+ ")]
-    if code != 0:
-        raise BazelVersionError(resolve[-1] if resolve else "cannot resolve a Bazel for this checkout")
-    ctx.bazel_version = resolve[-1].split()[0]
-    if ctx.bazel_version != ctx.plan.recipe.bazel:
-        ctx.log.say(f"the checkout's .bazelversion asks for Bazel {ctx.bazel_version}; the recipe for "
-                    f"{ctx.plan.recipe.release} says {ctx.plan.recipe.bazel}: using the checkout's")
-
-
-def bundle_identity(ctx: BuildContext) -> deps.Identity:
-    return deps.Identity(release=ctx.plan.tf_version, python=ctx.plan.python, bazel=ctx.bazel_version)
-
-
-def build_arguments(ctx: BuildContext) -> list[str]:
-    """The build's flags after startup options; `fetch` runs the same ones, so it fetches what the build needs."""
-    plan = ctx.plan.compile
-    builder = ctx.builder_id.removeprefix("sha256:")
-    mirror: list[str] = []
-    if plan.bazel_mirror and plan.deps is None:
-        # Bazel reads rewrite rules from a file only; the mirror URL in it carries no credentials.
-        ctx.engine.put_files(ctx.container, "/tmp", {DOWNLOADER_CONFIG.rsplit("/", 1)[1]:
-                                                     deps.downloader_config(plan.bazel_mirror).encode()})
-        ctx.log.say(f"Bazel mirror {plan.bazel_mirror}: every external download is rewritten to it")
-        mirror = [f"--experimental_downloader_config={DOWNLOADER_CONFIG}"]
-    # Before the plan's flags, so a user's own --bazel-arg still has the last word.
-    return [*release_flags(ctx), *mirror, *(a.replace(BUILDER_ID, builder) for a in plan.bazel_build)]
-
-
-def release_flags(ctx: BuildContext) -> list[str]:
-    """Upstream's own release config when the checkout's .bazelrc defines it, as upstream's CI passes it;
-    else the flags it stands for (older checkouts, or a config renamed in a later release)."""
-    plan = ctx.plan.compile
-    if plan.release_config:
-        probe = ["grep", "-qE", rf"^build:{plan.release_config}[[:space:]]", ".bazelrc"]
-        if ctx.engine.exec(ctx.container, probe, sink=lambda _line: None, workdir=SRC) == 0:
-            ctx.log.say(f"using the checkout's own --config={plan.release_config}")
-            return [f"--config={plan.release_config}"]
-        ctx.log.say(f"this checkout's .bazelrc has no {plan.release_config}: using the flags it stands for")
-    return list(plan.release_equivalent)
 
 
 def check_cross_toolchain(ctx: BuildContext) -> None:

@@ -13,11 +13,13 @@ import os
 import shutil
 from pathlib import Path
 
-from tfwheelbuild.artifacts import deps
+from tfwheelbuild.artifacts import bundlefiles, deps
 from tfwheelbuild.errors import DepsCorruptError, DepsMissingError, EngineError
 from tfwheelbuild.pipeline.context import BuildContext
-from tfwheelbuild.pipeline.stages.compile import build_arguments, bundle_identity, resolve_bazel
-from tfwheelbuild.plan import CA_IN_CONTAINER, SRC
+from tfwheelbuild.pipeline.stages.bazelcmd import bazel_env, build_arguments, bundle_identity, resolve_bazel
+from tfwheelbuild.pipeline.stages.custom_python import lock_name
+from tfwheelbuild.plan import SRC
+from tfwheelbuild.plan.layout import BAZEL_IN_IMAGE
 from tfwheelbuild.util.digests import sha256_file
 
 NAME = "fetch"
@@ -28,10 +30,8 @@ BUNDLE_FACT = "fetch_bundle"  # ctx.facts key: the host directory of the bundle 
 def run(ctx: BuildContext) -> dict[str, object]:
     bundle = Path(ctx.facts[BUNDLE_FACT])
     plan = ctx.plan.compile
-    env = dict(plan.env)
-    if ctx.plan.test.ca_bundle is not None and ctx.plan.test.ca_bundle.is_file():
-        env["SSL_CERT_FILE"] = CA_IN_CONTAINER
-    resolve_bazel(ctx, env)
+    env = bazel_env(ctx)
+    binary = resolve_bazel(ctx, env)
     identity = bundle_identity(ctx)
     old: dict[str, deps.Entry] = {}
     if (bundle / deps.MANIFEST).is_file():
@@ -75,15 +75,57 @@ def run(ctx: BuildContext) -> dict[str, object]:
     added = _take(bundle, ctx.engine.get_files(ctx.container, f"{WORK}/flat", incoming))
     meta = ctx.engine.get_files(ctx.container, f"{WORK}/meta", incoming / "meta")
     resolved = deps.parse_resolved(meta[0].read_text()) if meta else {}
-    shutil.rmtree(incoming, ignore_errors=True)
     fresh = deps.entries_for(deps.scan_cache(bundle), resolved, ctx.plan.python)
-    entries = tuple(e if e.repository or e.sha256 not in old else old[e.sha256] for e in fresh)
+    archives = tuple(e if e.repository or e.sha256 not in old else old[e.sha256] for e in fresh)
+    bzlmod = _bzlmod_warning(ctx)
+    wheels = _lock_wheels(ctx, bundle, incoming)
+    bazel = _bazel_binaries(ctx, bundle, binary)
+    entries = archives + wheels + bazel
     deps.write_manifest(bundle, deps.Manifest(identity=identity, entries=entries))
     size = sum(e.size for e in entries)
-    ctx.log.say(f"deps bundle {bundle}: {len(entries)} archives ({added} new), {size / 2**20:.1f} MB, "
-                f"Bazel {identity.bazel}")
-    return {"bundle": str(bundle), "archives": len(entries), "added": added, "bytes": size,
+    ctx.log.say(f"deps bundle {bundle}: {len(archives)} archives ({added} new), {len(wheels)} wheels, "
+                f"{'Bazel binaries for linux-arm64 and linux-x86_64' if bazel else 'the builder image’s own Bazel'}, "
+                f"{size / 2**20:.1f} MB, Bazel {identity.bazel}")
+    return {"bundle": str(bundle), "archives": len(archives), "added": added, "wheels": len(wheels),
+            "bazel_binaries": len(bazel), "bytes": size, "bzlmod_registry_not_bundled": bzlmod,
             "identity": {"release": identity.release, "python": identity.python, "bazel": identity.bazel}}
+
+
+def _bzlmod_warning(ctx: BuildContext) -> bool:
+    """Bzlmod's registry files (MODULE.bazel, source.json from the registry) are read outside the repository
+    cache unless MODULE.bazel.lock holds their hashes: say so where a checkout may build with Bzlmod on
+    (a MODULE.bazel, Bazel 7+, whose default is on). `bazel vendor` is the route; not built (README)."""
+    major = ctx.bazel_version.split(".", 1)[0]
+    if not (major.isdigit() and int(major) >= 7) or ctx.run(["test", "-f", f"{SRC}/MODULE.bazel"]) != 0:
+        return False
+    ctx.log.say(f"note: this checkout has a MODULE.bazel and Bazel {ctx.bazel_version}: if the build enables Bzlmod, "
+                "the registry's own files are not in this bundle (only what Bazel's downloader cached)")
+    return True
+
+
+def _lock_wheels(ctx: BuildContext, bundle: Path, incoming: Path) -> tuple[deps.Entry, ...]:
+    """The wheels of the requirements lock the build's pip installs (hermetic releases: the checkout's
+    requirements_lock_3_N.txt for this Python), downloaded by the host's pip (bundlefiles)."""
+    if not ctx.plan.recipe.python_env:
+        return ()  # no hermetic Python: no pip inside Bazel
+    lock = f"{SRC}/{lock_name(ctx.plan.python)}"
+    if ctx.run(["test", "-f", lock]) != 0:
+        return ()  # a Python the release has no lock for (a custom one): not bundled, as the README says
+    try:
+        copied = ctx.engine.get_files(ctx.container, lock, incoming / "lock")
+        ctx.log.say(f"downloading the wheels of {lock_name(ctx.plan.python)} (aarch64 and x86_64) with the host's pip")
+        return bundlefiles.download_wheels(bundle, copied[0], ctx.plan.python, ctx.plan.compile.pip_index)
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+
+
+def _bazel_binaries(ctx: BuildContext, bundle: Path, binary: str) -> tuple[deps.Entry, ...]:
+    """The Bazel the release needs, unless the builder image has it (Debian's registered one)."""
+    if not binary or binary.startswith(f"{BAZEL_IN_IMAGE}/"):
+        return ()
+    ctx.log.say(f"bundling Bazel {ctx.bazel_version} (the builder image has another) for both builder machines")
+    base = dict(ctx.plan.compile.env).get("BAZELISK_BASE_URL", "")
+    return bundlefiles.download_bazel(bundle, ctx.bazel_version, base)
 
 
 def _intact(bundle: Path) -> list[str]:

@@ -33,7 +33,7 @@ from tfwheelbuild.engine.client import Engine
 from tfwheelbuild.errors import CompileError, PageAlignmentError, RepairError, WheelTooLargeError
 from tfwheelbuild.pipeline.buildlog import BuildLog
 from tfwheelbuild.pipeline.context import BuildContext
-from tfwheelbuild.pipeline.stages import compile as compile_stage
+from tfwheelbuild.pipeline.stages import bazelcmd
 from tfwheelbuild.plan import OUT, RAW_WHEELS, SRC, RepairPlan
 
 NAME = "repair"
@@ -109,11 +109,11 @@ def bazel_repositories(ctx: BuildContext) -> tuple[list[sbom.BazelRepo], str]:
         return [], "no Bazel command recorded: not listed"
     at = argv.index("build")
     startup, build_args = argv[1:at], [a for a in argv[at + 1:-1] if a != compile_plan.target]
-    env = compile_stage.bazel_env(ctx)
+    env = bazelcmd.bazel_env(ctx)
     try:
         return _query_repositories(ctx, startup, build_args, env)
     finally:
-        compile_stage.shutdown(ctx)
+        bazelcmd.shutdown(ctx)
 
 
 def _query_repositories(ctx: BuildContext, startup: list[str], build_args: list[str],
