@@ -44,3 +44,4 @@ clean:
 bench: venv test-host
 	$(BIN)/python scripts/benchmark.py --units $${UNITS:-40}
 	$(BIN)/python scripts/bench_install.py
+	$(BIN)/python scripts/bench_deps.py
