@@ -78,6 +78,9 @@ def test_an_unlisted_python_the_cross_builder_does_not_have_is_one_line(
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.skip(reason="Debian trixie's bazel-bootstrap 4.2.3 crashes extracting any tar in a repository rule "
+                  "(NoClassDefFoundError org/apache/commons/io/Charsets, measured 2026-12-05), and sid's is 7.7.1: "
+                  "no Debian builder can build the fixture for a Python bookworm lacks yet (issue 16 stays open)")
 def test_a_python_bookworm_lacks_builds_under_emulation_on_trixie_tests_and_publishes(
         fixture_repo: Path, work_dir: Path, tmp_path: Path) -> None:
     """Python 3.13: no lock in this release, and no bookworm image has it. Mode auto: the cross builder
