@@ -98,7 +98,7 @@ def prepare(request: BuildRequest, settings: Settings, *, explain: Say | None, p
     """
     from tfwheelbuild.buildopts import build_options
     from tfwheelbuild.core.patchset import find_patches
-    from tfwheelbuild.plan import nightly_repo_env
+    from tfwheelbuild.plan import check_mode, nightly_repo_env
     from tfwheelbuild.recipes import check_python
     from tfwheelbuild.recipes.infer import inference_lines
 
@@ -112,6 +112,7 @@ def prepare(request: BuildRequest, settings: Settings, *, explain: Say | None, p
                 explain(line)
     assert recipe is not None
     nightly_repo_env(recipe, opts.nightly_date)  # bad dates and pre-2.20 releases fail before any work
+    check_mode(opts, recipe)  # before the engine is asked: with no engine, the user's real mistake comes first
     if opts.deps is not None:  # another release's or Python's bundle, or a corrupt one: refused before any work
         from tfwheelbuild.artifacts.deps import check_bundle
 

@@ -83,6 +83,30 @@ def test_a_custom_interpreter_is_the_builders_own_python_and_picks_a_builder_tha
     assert _on_x86("2.16.1", "3.11").cross_base is not None  # type: ignore[attr-defined]
 
 
+def test_the_mode_asked_for_is_checked_without_an_engine() -> None:
+    # check_mode needs no engine facts: the service runs it before connecting, so with no engine the user
+    # still hears about an impossible --mode first (exit 46 / 2, not the engine's exit 30).
+    from tfwheelbuild.plan import check_mode
+
+    def opts(tf: str, py: str, **kw: object) -> BuildOptions:
+        return BuildOptions(tf_version=tf, python=py, **kw)  # type: ignore[arg-type]
+
+    with pytest.raises(CustomPythonError, match=r"has no python3\.14"):
+        check_mode(opts("2.21.0", "3.14", mode="cross"), recipe_for("2.21.0"))
+    with pytest.raises(UsageError, match="no cross-compile config"):
+        check_mode(opts("2.13.0", "3.11", mode="cross"), recipe_for("2.13.0"))
+    with pytest.raises(UsageError, match="--plat cannot be demanded in cross mode"):
+        check_mode(opts("2.16.1", "3.11", mode="cross", plat="manylinux2014_aarch64"), recipe_for("2.16.1"))
+    with pytest.raises(UsageError, match="--builder-image is an arm64 build image"):
+        check_mode(opts("2.16.1", "3.11", mode="cross", builder_image="x:1"), recipe_for("2.16.1"))
+    with pytest.raises(UsageError, match="choose auto, emulated or cross"):
+        check_mode(opts("2.16.1", "3.11", mode="native"), recipe_for("2.16.1"))
+    # auto and emulated are never refused here: auto only picks cross where nothing above can fail.
+    for mode in ("auto", "emulated"):
+        check_mode(opts("2.21.0", "3.14", mode=mode, plat="manylinux2014_aarch64", builder_image="x:1"),
+                   recipe_for("2.21.0"))
+
+
 def test_220_nightly_stamps_through_ml_wheel_type() -> None:
     plan = _plan("2.20.0", "3.11", nightly_date="20261125")
     env = _repo_env(plan)

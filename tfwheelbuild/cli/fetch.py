@@ -53,7 +53,7 @@ def fetch(**kw: Any) -> None:
     from tfwheelbuild.pipeline.run import run_pipeline
     from tfwheelbuild.pipeline.stages import configure, container, images, patches, source
     from tfwheelbuild.pipeline.stages import fetch as fetch_stage
-    from tfwheelbuild.plan import make_plan
+    from tfwheelbuild.plan import check_mode, make_plan
     from tfwheelbuild.recipes import check_python, recipe_for
 
     recipe = recipe_for(kw["tf_version"], overrides_file=kw["recipe_file"])
@@ -63,6 +63,7 @@ def fetch(**kw: Any) -> None:
     opts = build_options(kw["tf_version"], kw["python"], settings)
     if opts.deps is not None:
         raise UsageError("fetch writes a bundle (--out); --deps is for `build` on the air-gapped host")
+    check_mode(opts, recipe)
     bundle = (kw["out"] or Path(f"tfwb-deps-{opts.tf_version}-py{opts.python}")).resolve()
     if bundle.exists() and not bundle.is_dir():
         raise UsageError(f"--out {bundle} exists and is not a directory")

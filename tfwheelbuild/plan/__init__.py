@@ -79,8 +79,8 @@ __all__ = [
     "DEFAULT_BASE_IMAGE", "DEFAULT_CROSS_BASE", "DEFAULT_MAX_WHEEL_SIZE", "DEPS_CACHE", "DEPS_IN_CONTAINER",
     "EMULATED_JVM", "GIB", "GIT_CACHE", "MACOS_ONLY_PROJECTS", "ORIGIN", "OUT", "PATCH_DIR", "RAW_WHEELS", "SRC",
     "BasePlan", "BuildOptions", "BuildPlan", "CompilePlan", "ImageRecipe", "PatchFile", "RepairPlan", "SourcePlan",
-    "TestPlan", "auto_cross", "base_plan", "builder_python", "builder_recipe", "check_project_name", "default_jobs",
-    "layered_builder_recipe", "make_plan", "nightly_repo_env", "parse_memory", "parse_size",
+    "TestPlan", "auto_cross", "base_plan", "builder_python", "builder_recipe", "check_mode", "check_project_name",
+    "default_jobs", "layered_builder_recipe", "make_plan", "nightly_repo_env", "parse_memory", "parse_size",
     "parse_source_date_epoch", "python_route", "runtime_recipe", "wheel_distribution_name",
 ]
 
@@ -166,33 +166,42 @@ class BuildPlan:
         return describe_plan(self)
 
 
-def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, ...],
-              engine_cpus: int, engine_mem: int, engine_emulated: bool = False,
-              engine_arch: str = "") -> BuildPlan:
+def check_mode(opts: BuildOptions, recipe: Recipe) -> None:
+    """The --mode the user asked for, against the release and the other options. Pure, so that callers run it
+    before the engine is asked; `--mode auto` only picks cross where none of these can fail."""
     py = opts.python
-    base = base_plan(opts.base_image, opts.mirror, py)
     if opts.mode not in ("auto", "emulated", "cross"):
         raise UsageError(f"--mode {opts.mode!r}: choose auto, emulated or cross")
-    # auto never picks cross against an explicit --plat, which only the arm64 builder's auditwheel can honour.
-    if opts.builder_image and opts.mode == "cross":
+    if opts.mode != "cross":
+        return
+    if opts.builder_image:
         raise UsageError("--builder-image is an arm64 build image: it builds natively or under emulation, not cross",
                          remedy="use --mode emulated (or auto), or drop --builder-image")
-    cross = opts.mode == "cross" or (opts.mode == "auto" and opts.plat.strip() in ("", "auto")
-                                     and not opts.builder_image and auto_cross(recipe, engine_arch, py))
-    if cross and is_custom_python(recipe, py) and not cross_builder_has(py):
+    if is_custom_python(recipe, py) and not cross_builder_has(py):
         raise CustomPythonError(
             f"TensorFlow {recipe.release} ships no requirements lock for Python {py}, and the cross builder "
             f"(Debian {CROSS_SUITE}, amd64) has no python{py} to hand Bazel as the interpreter",
             remedy=f"build under emulation on an arm64 base that has python{py}: --mode emulated (or auto) "
                    "--base-image IMAGE (for 3.14: `tfwheelbuild base bootstrap --suite sid`, then "
                    "--base-image tfwheelbuild/base:sid-arm64)")
-    if cross and not recipe.cross_config:
+    if not recipe.cross_config:
         raise UsageError(f"TensorFlow {recipe.release} has no cross-compile config (TF ships "
                          "cross_compile_linux_arm64 from 2.16)", remedy="use --mode emulated for this release")
-    if cross and opts.plat.strip() not in ("", "auto"):
+    if opts.plat.strip() not in ("", "auto"):
         # auditwheel only accepts another architecture's policies on that architecture.
         raise UsageError("--plat cannot be demanded in cross mode: repair runs on the amd64 builder, where "
                          "auditwheel picks the aarch64 policy itself", remedy="drop --plat, or use --mode emulated")
+
+
+def make_plan(opts: BuildOptions, recipe: Recipe, *, patches: tuple[PatchFile, ...],
+              engine_cpus: int, engine_mem: int, engine_emulated: bool = False,
+              engine_arch: str = "") -> BuildPlan:
+    py = opts.python
+    base = base_plan(opts.base_image, opts.mirror, py)
+    check_mode(opts, recipe)
+    # auto never picks cross against an explicit --plat, which only the arm64 builder's auditwheel can honour.
+    cross = opts.mode == "cross" or (opts.mode == "auto" and opts.plat.strip() in ("", "auto")
+                                     and not opts.builder_image and auto_cross(recipe, engine_arch, py))
     toolchain = toolchain_plan(recipe, plat=opts.plat, cross=cross, builder_image=opts.builder_image)
     builder = builder_recipe(builder_python(recipe, py), recipe.build_pip, distro_bazel=opts.distro_bazel,
                              index_url=opts.index_url, cross=cross,
