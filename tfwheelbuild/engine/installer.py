@@ -167,11 +167,14 @@ def venv_and_install(installer: Installer, python: str, wheel_in_container: str,
     return [venv, [UV_IN_CONTAINER, "pip", "install", "--python", "/tfwb/venv/bin/python", wheel_in_container]]
 
 
+# uv wherever the tool runs it in a container: the image's own Python (never a downloaded one), copies
+# (its cache, when it has one, is another filesystem), no progress bars.
+UV_SETTINGS = {"UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy", "UV_NO_PROGRESS": "1"}
+
+
 def uv_env(index_url: str) -> dict[str, str]:
-    """uv's settings in the test container: its cache volume, copies (the cache is another filesystem), no
-    interpreter downloads, no progress bars; the index as pip is given it."""
-    env = {"UV_CACHE_DIR": UV_CACHE_DIR, "UV_LINK_MODE": "copy", "UV_PYTHON_DOWNLOADS": "never",
-           "UV_NO_PROGRESS": "1"}
+    """uv's settings in the test container: UV_SETTINGS, its cache volume, and the index as pip is given it."""
+    env = {"UV_CACHE_DIR": UV_CACHE_DIR, **UV_SETTINGS}
     if index_url:
         env["UV_DEFAULT_INDEX"] = index_url
     return env

@@ -146,7 +146,10 @@ def install_command(python: str, wheels: list[str], *, uv: bool) -> str:
     if not uv:
         return (f"python{python} -m venv {VENV} && {VENV}/bin/python -m pip install --no-cache-dir "
                 f"--disable-pip-version-check --progress-bar off {paths}")
-    return ('export UV_PYTHON_DOWNLOADS=never UV_NO_CACHE=1 UV_LINK_MODE=copy UV_NO_PROGRESS=1 '
+    from tfwheelbuild.engine.installer import UV_SETTINGS
+
+    settings = " ".join(f"{k}={v}" for k, v in {**UV_SETTINGS, "UV_NO_CACHE": "1"}.items())  # no cache in a layer
+    return (f"export {settings} "
             '&& if [ -n "$PIP_INDEX_URL" ]; then export UV_DEFAULT_INDEX="$PIP_INDEX_URL"; fi '
             f"&& /wheels/tools/uv venv --seed --python python{python} {VENV} "
             f"&& /wheels/tools/uv pip install --python {VENV}/bin/python {paths}")
