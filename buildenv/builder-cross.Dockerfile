@@ -1,7 +1,7 @@
 # tfwheelbuild cross builder: an amd64 image that compiles aarch64 wheels natively with Debian's
 # aarch64 cross GCC (bazel build --config=cross_compile_linux_arm64), instead of running the arm64
 # builder under qemu. Same layout as builder.Dockerfile (/opt/tfwb/{bazel,tools,py}, bazelisk-py
-# as /usr/local/bin/bazel) and the same placeholders, rendered by tfwheelbuild/stages/images.py.
+# as /usr/local/bin/bazel) and the same placeholders, rendered by tfwheelbuild/engine/imagebuild.py.
 # BASE_IMAGE must be an amd64 Debian (tfwheelbuild/base:<suite>-amd64); build it for linux/amd64.
 FROM {{BASE_IMAGE}}
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8
@@ -145,3 +145,9 @@ RUN useradd --create-home --uid 10001 --user-group --shell /bin/sh tfwb \
 # ownership check also runs in the upload-pack of a file:// fetch, which ignores GIT_CONFIG_* env.)
 USER tfwb
 WORKDIR /tfwb
+# Debian's Bazel where its server jar lacks commons-io (trixie's: every tar extraction dies); see the
+# script. Kept last, so that builders made before this step reuse all their layers.
+USER root
+COPY bazel_server_classpath.py /tmp/tfwb-bazel-server-classpath.py
+RUN python3 /tmp/tfwb-bazel-server-classpath.py && rm /tmp/tfwb-bazel-server-classpath.py
+USER tfwb

@@ -3,7 +3,7 @@
 # /usr/lib/llvm-N, lld and the glibc-2.17 devtoolset sysroot at /dt10, so nothing of the toolchain is
 # installed here: only what tfwheelbuild's stages call (the bazel launcher that resolves the
 # checkout's .bazelversion, auditwheel and patchelf, a venv with the release's build-time packages)
-# and a record of what the image really has (/opt/tfwb/toolchain.json). Rendered by stages/images.py.
+# and a record of what the image really has (/opt/tfwb/toolchain.json). Rendered by tfwheelbuild/engine/imagebuild.py.
 FROM {{BASE_IMAGE}}
 USER root
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8

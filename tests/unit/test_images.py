@@ -49,7 +49,7 @@ def test_builder_context_has_bazelisk_and_the_ca_bundle(tmp_path: Path) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     files = render(_builder(), BASE, BASE_ID, ca)
-    assert sorted(files) == ["Dockerfile", "bazelisk.py", "ca-bundle.pem"]
+    assert sorted(files) == ["Dockerfile", "bazel_server_classpath.py", "bazelisk.py", "ca-bundle.pem"]
     assert files["bazelisk.py"] == resources.bazelisk_source()
     assert files["bazelisk.py"].startswith(b"#!/usr/bin/env python3")
     assert files["ca-bundle.pem"] == ca.read_bytes()
@@ -135,7 +135,8 @@ def test_cross_builder_context_carries_the_launcher_and_ca(tmp_path: Path) -> No
     ca = tmp_path / "ca.pem"
     ca.write_text("CERT")
     files = render(builder_recipe("3", ("numpy",), cross=True), "tfwheelbuild/base:bookworm-amd64", "sha256:1", ca)
-    assert set(files) == {"Dockerfile", "bazelisk.py", "ca-bundle.pem"} and files["ca-bundle.pem"] == b"CERT"
+    assert set(files) == {"Dockerfile", "bazelisk.py", "bazel_server_classpath.py", "ca-bundle.pem"}
+    assert files["ca-bundle.pem"] == b"CERT"
     assert b"gcc-aarch64-linux-gnu" in files["Dockerfile"] and b"{{" not in files["Dockerfile"]
 
 

@@ -85,6 +85,8 @@ def render(recipe: ImageRecipe, base_ref: str, base_id: str, ca_bundle: Path | N
         files["bazelisk.py"] = resources.bazelisk_source()
         if recipe.template == "builder-on.Dockerfile":
             files["toolchain_probe.py"] = resources.buildenv("toolchain_probe.py").read_bytes()
+        else:  # the builders that install Debian's Bazel mend its server jar (see the script)
+            files["bazel_server_classpath.py"] = resources.buildenv("bazel_server_classpath.py").read_bytes()
         files["ca-bundle.pem"] = ca_bundle.read_bytes() if ca_bundle and ca_bundle.is_file() else b""
     return files
 
