@@ -224,7 +224,8 @@ def test_build_refuses_a_checkout_that_does_not_settle_a_fact(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("python", "route"), [("3.10", "ubuntu:22.04"), ("3.12", "ubuntu:24.04"),
-                                               ("3.14", "base bootstrap --suite sid"), ("3.15", "base import")])
+                                               ("3.14", "base bootstrap --suite sid"),
+                                               ("3.15", "base bootstrap --suite sid"), ("3.16", "base import")])
 def test_the_no_debian_suite_message_names_a_route_for_each_python(python: str, route: str) -> None:
     from click.testing import CliRunner
 

@@ -27,15 +27,15 @@ CA_IN_CONTAINER = "/etc/tfwheelbuild/ca.pem"  # the host's CA bundle, bind-mount
 # Debian's arm64 suites and the Python each one ships (what `base bootstrap` can offer).
 DEBIAN_SUITE_FOR_PYTHON = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
 # Pythons no Debian suite the host's debootstrap knows by a stable name ships: the way to a base with
-# them all the same (measured in issue 16: the mirror's sid and forky ship python3.14 for arm64; no Debian
-# suite ships 3.10 or 3.12, Ubuntu's LTS images do).
+# them all the same (measured in issue 16: the mirror's sid and forky ship python3.14 for arm64, sid also
+# python3.15; no Debian suite ships 3.10 or 3.12, Ubuntu's LTS images do).
 _PYTHON_ROUTE = {
     "3.10": "ubuntu:22.04's python3 is 3.10: --base-image ubuntu:22.04 where a registry answers, else "
             "`tfwheelbuild base import` of that arm64 image saved on a machine that has one",
     "3.12": "ubuntu:24.04's python3 is 3.12: --base-image ubuntu:24.04 where a registry answers, else "
             "`tfwheelbuild base import` of that arm64 image saved on a machine that has one",
-    "3.14": "Debian sid ships python3.14 on the apt mirror: `tfwheelbuild base bootstrap --suite sid`, then "
-            "--base-image with the tag it prints",
+    **{py: f"Debian sid ships python{py} on the apt mirror: `tfwheelbuild base bootstrap --suite sid`, then "
+              "--base-image with the tag it prints" for py in ("3.14", "3.15")},
 }
 
 
