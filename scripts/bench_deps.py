@@ -52,9 +52,11 @@ def du(path: Path) -> int:
 
 
 def volume_bytes(volume: str, inside: str) -> int:
+    """The bytes of the regular files under `inside` (as du() counts the bundle: directories left out)."""
     out = subprocess.run(["docker", "run", "--rm", "-v", f"{volume}:/v:ro", "tfwheelbuild/base:bookworm-amd64",
-                          "du", "-sb", f"/v/{inside}"], capture_output=True, text=True, check=False).stdout
-    return int(out.split()[0]) if out.strip() else 0
+                          "find", f"/v/{inside}", "-type", "f", "-printf", "%s\\n"],
+                         capture_output=True, text=True, check=False).stdout
+    return sum(int(n) for n in out.split())
 
 
 def main() -> int:
@@ -117,7 +119,9 @@ def main() -> int:
         f"Same wheel bytes in every run: {'yes' if len(wheels) == 1 else f'no ({len(wheels)} distinct)'}. Size: the "
         f"bundle is {size:,} bytes ({fetched['archives']} archives, {fetched['wheels']} wheel, "
         f"{fetched['bazel_binaries']} Bazel binaries, and `manifest.json`); the connected build's repository cache "
-        f"is {repo_cache:,} bytes. The difference is the lock's wheels (outside the repository cache: Bazel's pip",
+        f"is {repo_cache:,} bytes (both: the bytes of regular files). The bundle's `repository_cache/` holds "
+        f"{du(bundle / 'repository_cache'):,} of them; the rest is the lock's wheels ({du(bundle / 'wheels'):,} bytes, "
+        "outside the repository cache: Bazel's pip",
         "installs them) and the manifest. The fixture's Bazel 4.2.3 is the builder image's own, so no binary is",
         "bundled; on real TensorFlow a Bazel 6.5/7.4 binary adds about 50 MB per builder machine. Real TF's absolute",
         "size was not measured here.",
