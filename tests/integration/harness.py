@@ -12,6 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_PATCHES = ROOT / "tests" / "fixtures" / "patches"
+# A repaired arm64 wheel's platform tags: auditwheel names every policy met up to the one demanded
+# (manylinux_2_24_aarch64.manylinux_2_31_aarch64), so one tag or several, dot-separated.
+AARCH64_TAGS = r"manylinux_2_\d+_aarch64(?:\.manylinux_2_\d+_aarch64)*"
 
 
 def cache_root() -> Path:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import FIXTURE_PATCHES, CliResult, tfwheelbuild
+from tests.integration.harness import AARCH64_TAGS, FIXTURE_PATCHES, CliResult, tfwheelbuild
 
 pytestmark = pytest.mark.engine
 
 # auditwheel names every policy met up to the one demanded (manylinux_2_24_aarch64.manylinux_2_31_aarch64).
-WHEEL_RE = re.compile(r"^tensorflow-2\.16\.1-cp311-cp311-manylinux_2_\d+_aarch64(\.manylinux_2_\d+_aarch64)*\.whl$")
+WHEEL_RE = re.compile(rf"^tensorflow-2\.16\.1-cp311-cp311-{AARCH64_TAGS}\.whl$")
 
 
 def build(repo: Path, out: Path, work: Path, *extra: str) -> CliResult:
